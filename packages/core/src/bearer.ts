@@ -1,0 +1,40 @@
+/**
+ * RFC 6750 §2.1: `Authorization: Bearer <b64token>`. The scheme is case-insensitive; another
+ * scheme counts as no token (§3.1: no error information); a malformed Bearer credential or more
+ * than one Authorization header is `invalid_request`.
+ */
+import { TokenwardError } from './errors.js'
+
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+/** The bearer token of an `Authorization` header value (or of every value the request had). */
+export function extractBearerToken(authorization: unknown, maxTokenLength: number): string {
+  let header: unknown = authorization
+  if (Array.isArray(header)) {
+    if (header.length > 1) {
+      throw new TokenwardError('invalid_request', { detail: 'more than one Authorization header' })
+    }
+    header = header[0]
+  }
+  if (header === undefined || header === null) throw new TokenwardError('missing_token')
+  if (typeof header !== 'string') {
+    throw new TokenwardError('invalid_request', { detail: 'the Authorization header is not text' })
+  }
+  const value = header.trim()
+  if (value === '') throw new TokenwardError('missing_token')
+  const space = value.indexOf(' ')
+  const scheme = space === -1 ? value : value.slice(0, space)
+  if (scheme.toLowerCase() !== 'bearer') throw new TokenwardError('missing_token')
+  const token = space === -1 ? '' : value.slice(space + 1).replace(/^ +/, '')
+  if (token.length > maxTokenLength) {
+    throw new TokenwardError('malformed_token', {
+      detail: `longer than ${maxTokenLength} characters`,
+    })
+  }
+  if (!B64TOKEN.test(token)) {
+    throw new TokenwardError('invalid_request', {
+      detail: token === '' ? 'no token after Bearer' : 'the Bearer credential is malformed',
+    })
+  }
+  return token
+}

@@ -1,0 +1,120 @@
+/**
+ * The checks that need no network: JOSE header (alg, crit, typ), issuer, time claims and
+ * token-kind confusion. They run before any key is fetched, so a bad token gets its 4xx even
+ * while the issuer is down.
+ */
+import { TokenwardError, describeValue } from './errors.js'
+import type { Claims } from './types.js'
+
+export interface HeaderPolicy {
+  readonly algorithms: ReadonlySet<string>
+  /** Normalised `typ` values (lower case, no `application/`); `''` stands for an absent `typ`. */
+  readonly tokenTypes: ReadonlySet<string>
+}
+
+export interface TimePolicy {
+  readonly clockToleranceSeconds: number
+  readonly maxTokenAgeSeconds: number | undefined
+}
+
+/** `typ` compared case-insensitively with an optional `application/` prefix (RFC 7515 §4.1.9). */
+export function normalizeType(typ: string): string {
+  const lower = typ.toLowerCase()
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
+}
+
+/** R-C1, R-C3, R-C4. */
+export function checkHeader(header: Record<string, unknown>, policy: HeaderPolicy): void {
+  const alg = header.alg as string
+  if (!policy.algorithms.has(alg)) {
+    throw new TokenwardError('alg_not_allowed', { detail: `"${describeValue(alg)}"` })
+  }
+  if (header.crit !== undefined || header.b64 !== undefined) {
+    // No extension is understood, so any critical one (and unencoded payloads) is refused.
+    throw new TokenwardError('malformed_token', { detail: 'unsupported critical header' })
+  }
+  const { typ } = header
+  if (typ !== undefined && typeof typ !== 'string') {
+    throw new TokenwardError('invalid_token_type', { detail: 'typ is not a string' })
+  }
+  if (!policy.tokenTypes.has(typ === undefined ? '' : normalizeType(typ))) {
+    throw new TokenwardError('invalid_token_type', {
+      detail: typ === undefined ? 'typ is missing' : `typ "${describeValue(typ)}"`,
+    })
+  }
+}
+
+/** A NumericDate (RFC 7519 §2): a finite, non-negative JSON number. */
+function numericDate(claims: Claims, name: string): number | undefined {
+  const value = claims[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TokenwardError('malformed_token', { detail: `${name} is not a NumericDate` })
+  }
+  return value
+}
+
+/** R-E2–R-E4, R-E8: `exp` required; `nbf`, `iat` checked when present. Returns `exp`. */
+export function checkTimes(
+  claims: Claims,
+  policy: TimePolicy,
+  now: number,
+  expRequired: boolean,
+): number | undefined {
+  const skew = policy.clockToleranceSeconds
+  const exp = numericDate(claims, 'exp')
+  const nbf = numericDate(claims, 'nbf')
+  const iat = numericDate(claims, 'iat')
+  if (exp === undefined && expRequired) {
+    throw new TokenwardError('malformed_token', { detail: 'no exp claim' })
+  }
+  if (exp !== undefined && now >= exp + skew) throw new TokenwardError('token_expired')
+  if (nbf !== undefined && now < nbf - skew) throw new TokenwardError('token_not_yet_valid')
+  if (iat !== undefined && iat > now + skew) {
+    throw new TokenwardError('token_not_yet_valid', { detail: 'issued in the future' })
+  }
+  if (policy.maxTokenAgeSeconds !== undefined) {
+    if (iat === undefined) throw new TokenwardError('malformed_token', { detail: 'no iat claim' })
+    if (now - iat > policy.maxTokenAgeSeconds + skew) {
+      throw new TokenwardError('token_expired', { detail: 'issued too long ago' })
+    }
+  }
+  return exp
+}
+
+/** R-E1: byte-equal to a configured issuer. Returns it. */
+export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): string {
+  const { iss } = claims
+  if (typeof iss !== 'string' || !issuers.has(iss)) {
+    const detail = iss === undefined ? 'no iss claim' : `"${describeValue(iss)}"`
+    throw new TokenwardError('invalid_issuer', { detail })
+  }
+  return iss
+}
+
+const ID_TOKEN_MARKERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
+
+/**
+ * R-G1: an ID token is not an access token. With the ZITADEL profile (R-G2), an access token
+ * has `jti` and `client_id` and no `azp`, which ZITADEL ID tokens (same `typ`, same keys) lack.
+ */
+export function checkTokenKind(claims: Claims, zitadelProfile: boolean): void {
+  const marker = ID_TOKEN_MARKERS.find((name) => claims[name] !== undefined)
+  if (marker !== undefined) {
+    throw new TokenwardError('invalid_token_type', { detail: `an ID token (has ${marker})` })
+  }
+  for (const name of ['sub', 'client_id', 'azp', 'jti'] as const) {
+    if (claims[name] !== undefined && typeof claims[name] !== 'string') {
+      throw new TokenwardError('malformed_token', { detail: `${name} is not a string` })
+    }
+  }
+  if (!zitadelProfile) return
+  if (claims.azp !== undefined || claims.jti === undefined) {
+    throw new TokenwardError('invalid_token_type', {
+      detail: claims.azp !== undefined ? 'an ID token (has azp)' : 'an ID token (no jti)',
+    })
+  }
+  if (claims.client_id === undefined) {
+    throw new TokenwardError('malformed_token', { detail: 'no client_id claim' })
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * OpenID Connect discovery (RFC 8414 well-known as fallback), fetched lazily, once, with one
+ * request in flight. A failure is not remembered: after the back-off the next request retries.
+ */
+import {
+  Backoff,
+  UpstreamFailure,
+  reportFailure,
+  requestJson,
+  unavailable,
+  type UpstreamContext,
+} from './upstream.js'
+
+/** The members of the issuer metadata tokenward uses. */
+export interface IssuerMetadata {
+  readonly issuer: string
+  readonly jwks_uri?: string
+  readonly introspection_endpoint?: string
+}
+
+export class Discovery {
+  readonly #backoff: Backoff
+  #metadata: IssuerMetadata | undefined
+  #pending: Promise<IssuerMetadata> | undefined
+
+  constructor(
+    readonly issuer: string,
+    private readonly context: UpstreamContext,
+    private readonly timeoutMs: number,
+  ) {
+    this.#backoff = new Backoff(context.backoff.minMs, context.backoff.maxMs)
+  }
+
+  /** The metadata, fetched on first use; rejects with `upstream_unavailable`. */
+  get(): Promise<IssuerMetadata> {
+    if (this.#metadata !== undefined) return Promise.resolve(this.#metadata)
+    if (this.#backoff.remainingSeconds() > 0) return Promise.reject(unavailable(this.#backoff))
+    this.#pending ??= this.#fetch().finally(() => {
+      this.#pending = undefined
+    })
+    return this.#pending
+  }
+
+  async #fetch(): Promise<IssuerMetadata> {
+    const oidcUrl = `${this.issuer}/.well-known/openid-configuration`
+    let url = oidcUrl
+    try {
+      let response = await requestJson(
+        this.context.fetch,
+        url,
+        { method: 'GET', headers: ACCEPT },
+        this.timeoutMs,
+      ).catch((error: unknown) => {
+        if (error instanceof UpstreamFailure && error.status === 404) return undefined
+        throw error
+      })
+      if (response === undefined || response.status === 404) {
+        url = rfc8414Url(this.issuer)
+        response = await requestJson(
+          this.context.fetch,
+          url,
+          { method: 'GET', headers: ACCEPT },
+          this.timeoutMs,
+        )
+      }
+      if (response.status !== 200) throw new UpstreamFailure(url, `HTTP ${response.status}`)
+      const metadata = this.#check(url, response.json)
+      this.#metadata = metadata
+      this.#backoff.succeeded()
+      return metadata
+    } catch (error) {
+      this.#backoff.failed()
+      const misconfigured = error instanceof UpstreamFailure && error.reason.startsWith('issuer')
+      reportFailure(this.context, 'discovery', url, error, misconfigured ? 'error' : 'warn')
+      throw unavailable(this.#backoff, error)
+    }
+  }
+
+  #check(url: string, json: unknown): IssuerMetadata {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new UpstreamFailure(url, 'metadata is not a JSON object')
+    }
+    const metadata = json as Record<string, unknown>
+    if (metadata.issuer !== this.issuer) {
+      // OIDC Discovery §4.3: a document for another issuer must not be trusted.
+      throw new UpstreamFailure(
+        url,
+        `issuer in the metadata (${JSON.stringify(metadata.issuer)}) differs from the configured ${JSON.stringify(this.issuer)}`,
+      )
+    }
+    for (const member of ['jwks_uri', 'introspection_endpoint'] as const) {
+      if (metadata[member] !== undefined && typeof metadata[member] !== 'string') {
+        throw new UpstreamFailure(url, `metadata member ${member} is not a string`)
+      }
+    }
+    return metadata as unknown as IssuerMetadata
+  }
+}
+
+const ACCEPT = { accept: 'application/json' }
+
+/** RFC 8414 §3.1: the well-known suffix goes between the host and the issuer's path. */
+function rfc8414Url(issuer: string): string {
+  const parsed = new URL(issuer)
+  const path = parsed.pathname === '/' ? '' : parsed.pathname
+  return `${parsed.origin}/.well-known/oauth-authorization-server${path}`
+}

@@ -1,0 +1,37 @@
+/**
+ * @tokenward/core: decides whether a bearer token is genuine and what it allows.
+ *
+ * @packageDocumentation
+ */
+export { createValidator, hashToken, type Validator } from './validator.js'
+export {
+  ConfigurationError,
+  ERROR_CODES,
+  TokenwardError,
+  isTokenwardError,
+  toHttpResponse,
+  type BearerErrorCode,
+  type ErrorBody,
+  type HttpErrorResponse,
+  type TokenwardErrorCode,
+} from './errors.js'
+export { checkRequirements, readScopes, toRoleMap } from './roles.js'
+export { basicAuthorization, formUrlEncode } from './introspection.js'
+export type {
+  AudienceMode,
+  AudienceOptions,
+  AuthResult,
+  CacheStore,
+  Claims,
+  IntrospectionAuth,
+  IntrospectionOptions,
+  JwksOptions,
+  JwsAlgorithm,
+  Logger,
+  Requirements,
+  RoleMap,
+  RolesOption,
+  TokenwardEvent,
+  ValidatorOptions,
+  ZitadelKeyFile,
+} from './types.js'

@@ -1,0 +1,186 @@
+/**
+ * Signing keys of one issuer. jose's remote JWK set does the work (cooldown on unknown `kid`,
+ * one fetch in flight, timeout); this wrapper adds the back-off after a failed fetch and keeps
+ * the last good set so known `kid`s keep validating through a JWKS outage.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  jwksCache,
+  type ExportedJWKSCache,
+  type JSONWebKeySet,
+  type JWK,
+  type JWSHeaderParameters,
+} from 'jose'
+import { TokenwardError } from './errors.js'
+import {
+  Backoff,
+  boundedFetch,
+  reportFailure,
+  unavailable,
+  type UpstreamContext,
+} from './upstream.js'
+
+type LocalSet = ReturnType<typeof createLocalJWKSet>
+
+/** The key a token header asks for (what jose's key sets resolve to). */
+export type VerificationKey = Awaited<ReturnType<LocalSet>>
+
+/** A source of verification keys for one issuer. */
+export interface KeySource {
+  getKey(header: JWSHeaderParameters): Promise<VerificationKey>
+  /** Fetches the set ahead of traffic; rejects with `upstream_unavailable`. */
+  warmUp(): Promise<void>
+}
+
+const NO_TOKEN = { payload: '', signature: '' }
+
+/** Maps jose's key-selection errors (by code) to ours; other errors are the caller's. */
+function keyError(error: unknown): TokenwardError | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  switch (code) {
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return new TokenwardError('unknown_key', { cause: error })
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return new TokenwardError('alg_not_allowed', { cause: error })
+    case 'ERR_JWKS_INVALID':
+      // A key in the set could not be imported for this algorithm (e.g. a private key).
+      return new TokenwardError('unknown_key', { cause: error })
+    default:
+      return undefined
+  }
+}
+
+/** A fixed key set given in the options. */
+export class StaticKeys implements KeySource {
+  readonly #set: LocalSet
+
+  constructor(keys: readonly JWK[]) {
+    this.#set = createLocalJWKSet({ keys: [...keys] })
+  }
+
+  async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
+    try {
+      return await this.#set(header, NO_TOKEN)
+    } catch (error) {
+      throw keyError(error) ?? error
+    }
+  }
+
+  warmUp(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+export interface RemoteKeysOptions {
+  readonly timeoutMs: number
+  readonly cooldownMs: number
+  readonly cacheMaxAgeMs: number
+  readonly staleIfErrorMs: number
+}
+
+/** Keys fetched from a JWKS URL. */
+export class RemoteKeys implements KeySource {
+  readonly #remote: ReturnType<typeof createRemoteJWKSet>
+  /** jose writes the last good set and its time here after every successful fetch. */
+  readonly #cache: ExportedJWKSCache | Record<string, never> = {}
+  readonly #backoff: Backoff
+  #stale: { readonly jwks: JSONWebKeySet; readonly set: LocalSet } | undefined
+
+  constructor(
+    readonly url: string,
+    private readonly context: UpstreamContext,
+    private readonly options: RemoteKeysOptions,
+  ) {
+    this.#backoff = new Backoff(context.backoff.minMs, context.backoff.maxMs)
+    this.#remote = createRemoteJWKSet(new URL(url), {
+      timeoutDuration: options.timeoutMs,
+      cooldownDuration: options.cooldownMs,
+      cacheMaxAge: options.cacheMaxAgeMs,
+      [customFetch]: boundedFetch(context.fetch),
+      [jwksCache]: this.#cache,
+    })
+  }
+
+  async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
+    if (this.#backoff.remainingSeconds() > 0) return this.#fromStale(header, undefined)
+    try {
+      const key = await this.#remote(header, NO_TOKEN)
+      this.#backoff.succeeded()
+      return key
+    } catch (error) {
+      const mapped = keyError(error)
+      if (mapped !== undefined) {
+        this.#backoff.succeeded()
+        throw mapped
+      }
+      this.#failed(error)
+      return this.#fromStale(header, error)
+    }
+  }
+
+  /**
+   * Whether the current set still has `kid` (for cached verdicts). A set past its max age is
+   * refreshed in the background, so a key removed from the JWKS is noticed without a new token.
+   */
+  hasKid(kid: string): boolean {
+    if (!this.#remote.fresh && !this.#remote.reloading && this.#backoff.remainingSeconds() === 0) {
+      this.#remote.reload().then(
+        () => {
+          this.#backoff.succeeded()
+        },
+        (error: unknown) => {
+          this.#failed(error)
+        },
+      )
+    }
+    const jwks = (this.#cache as Partial<ExportedJWKSCache>).jwks
+    let known = this.#kids
+    if (known === undefined || known.jwks !== jwks) {
+      known = { jwks, kids: new Set(jwks?.keys.map((key) => key.kid)) }
+      this.#kids = known
+    }
+    return known.kids.has(kid)
+  }
+
+  #kids:
+    | { readonly jwks: JSONWebKeySet | undefined; readonly kids: ReadonlySet<string | undefined> }
+    | undefined
+
+  async warmUp(): Promise<void> {
+    try {
+      await this.#remote.reload()
+      this.#backoff.succeeded()
+    } catch (error) {
+      this.#failed(error)
+      throw unavailable(this.#backoff, error)
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.#backoff.failed()
+    reportFailure(this.context, 'jwks', this.url, error)
+  }
+
+  /** The last good set, while it is younger than cacheMaxAge + staleIfError. */
+  async #fromStale(header: JWSHeaderParameters, cause: unknown): Promise<VerificationKey> {
+    const { uat, jwks } = this.#cache as Partial<ExportedJWKSCache>
+    const usable =
+      uat !== undefined &&
+      jwks !== undefined &&
+      Date.now() < uat + this.options.cacheMaxAgeMs + this.options.staleIfErrorMs
+    if (!usable) throw unavailable(this.#backoff, cause)
+    if (this.#stale?.jwks !== jwks) this.#stale = { jwks, set: createLocalJWKSet(jwks) }
+    try {
+      const key = await this.#stale.set(header, NO_TOKEN)
+      this.context.onEvent?.({ type: 'stale_keys_used', url: this.url })
+      return key
+    } catch (error) {
+      // A kid the last good set does not know may be a new key we cannot fetch now: a 503.
+      if (keyError(error)?.code === 'unknown_key') throw unavailable(this.#backoff, cause)
+      throw keyError(error) ?? error
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import type { JWK } from 'jose'
+import type { TokenwardErrorCode } from './errors.js'
+
+/** JWS algorithms tokenward can verify: asymmetric only. */
+export type JwsAlgorithm =
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'
+
+/** Decoded claims of a JWT, or the members of an introspection answer. */
+export type Claims = Readonly<Record<string, unknown>>
+
+/** Roles granted to the caller: role name → organisation ids where it is granted (may be empty). */
+export type RoleMap = Readonly<Record<string, readonly string[]>>
+
+/**
+ * `strict`: every `aud` value must be trusted (OIDC Core 3.1.3.7 rule 3).
+ * `lenient`: one trusted value is enough (RFC 7519 §4.1.3).
+ */
+export type AudienceMode = 'strict' | 'lenient'
+
+/** The audience policy. */
+export interface AudienceOptions {
+  /** Audience values this API trusts, or a predicate deciding one value. */
+  readonly trusted: string | readonly string[] | ((aud: string) => boolean)
+  /** Default `'lenient'`. */
+  readonly mode?: AudienceMode
+  /** Values that must all be present in `aud` (this API's own identifiers), in either mode. */
+  readonly required?: readonly string[]
+}
+
+/** Where roles are read from. */
+export type RolesOption =
+  | 'zitadel'
+  | 'keycloak'
+  | 'scope'
+  | {
+      readonly preset: 'zitadel'
+      /** This API's ZITADEL project id(s): only their role claims are read. */
+      readonly projectId: string | readonly string[]
+      /**
+       * Also read the generic `urn:zitadel:iam:org:project:roles` claim of JWTs. It describes the
+       * project of the client that asked for the token, which may not be this API's. Default false.
+       */
+      readonly trustGenericClaim?: boolean
+    }
+  | {
+      readonly preset: 'keycloak'
+      /** Read `resource_access[clientId].roles` unprefixed for these clients. */
+      readonly clientId?: string | readonly string[]
+    }
+  | {
+      /** An exact claim name (dots included), or a path into nested objects. */
+      readonly claim: string | readonly string[]
+    }
+  | ((claims: Claims) => RoleMap | readonly string[])
+
+/** Logger for operators. It is never given a token. */
+export interface Logger {
+  warn(message: string, meta?: Record<string, unknown>): void
+  error(message: string, meta?: Record<string, unknown>): void
+}
+
+/** Events for metrics. */
+export type TokenwardEvent =
+  | {
+      readonly type: 'accepted'
+      readonly source: 'jwt' | 'introspection'
+      readonly cached: boolean
+    }
+  | { readonly type: 'rejected'; readonly code: TokenwardErrorCode }
+  | {
+      readonly type: 'cache_hit' | 'cache_miss'
+      readonly cache: 'token' | 'introspection'
+    }
+  | {
+      readonly type: 'upstream_failed'
+      readonly target: 'discovery' | 'jwks' | 'introspection'
+      readonly url: string
+      readonly error: unknown
+    }
+  | { readonly type: 'stale_keys_used'; readonly url: string }
+
+/** Key set settings. */
+export interface JwksOptions {
+  /** A static key set: used instead of fetching (no discovery, no network). */
+  readonly keys?: readonly JWK[]
+  /** Minimum seconds between two fetches caused by an unknown `kid`. Default 30. */
+  readonly cooldownSeconds?: number
+  /** Seconds a fetched set is used before it is refreshed. Default 600. */
+  readonly cacheMaxAgeSeconds?: number
+  /** Seconds the last good set keeps validating known `kid`s while the JWKS is unreachable. Default 3600. */
+  readonly staleIfErrorSeconds?: number
+  /** Timeout of one JWKS request, ms. Default 5000. */
+  readonly timeoutMs?: number
+}
+
+/** Client authentication toward the introspection endpoint. */
+export type IntrospectionAuth =
+  | {
+      readonly method: 'client_secret_basic' | 'client_secret_post'
+      readonly clientId: string
+      readonly clientSecret: string
+    }
+  | {
+      readonly method: 'private_key_jwt'
+      /** A ZITADEL key file: its path, or the parsed JSON. */
+      readonly keyFile: string | ZitadelKeyFile
+    }
+
+/** The JSON key file ZITADEL hands out for an application or a service account. */
+export interface ZitadelKeyFile {
+  readonly type: string
+  readonly keyId: string
+  /** PKCS#1 or PKCS#8 PEM. */
+  readonly key: string
+  readonly clientId?: string
+  readonly userId?: string
+  readonly appId?: string
+}
+
+/** A store for introspection answers, shared across instances (e.g. `@tokenward/redis`). */
+export interface CacheStore {
+  get(key: string): Promise<string | undefined>
+  set(key: string, value: string, ttlSeconds: number): Promise<void>
+  delete(key: string): Promise<void>
+  close?(): Promise<void>
+}
+
+/** RFC 7662 token introspection. */
+export interface IntrospectionOptions {
+  /** Default: the issuer's discovered `introspection_endpoint`. */
+  readonly endpoint?: string
+  readonly auth: IntrospectionAuth
+  /** `'opaque'` (default): only non-JWT tokens; `'always'`: JWTs too, after local checks. */
+  readonly mode?: 'opaque' | 'always'
+  /** Timeout of one introspection request, ms. Default 5000. */
+  readonly timeoutMs?: number
+  /** Accept active answers without `aud`. Default false. */
+  readonly audienceOptional?: boolean
+  readonly cache?: {
+    /** Entries kept in memory. Default 10000. */
+    readonly max?: number
+    /** Longest life of a positive answer, seconds (never beyond the token's `exp`). Default 60. */
+    readonly ttlSeconds?: number
+    /** Life of an `active:false` answer, seconds. Default 10. */
+    readonly negativeTtlSeconds?: number
+    /** A shared store; the in-memory LRU stays in front of it. */
+    readonly store?: CacheStore
+  }
+}
+
+/** Options of {@link createValidator}. Every option is checked when the validator is created. */
+export interface ValidatorOptions {
+  /** The issuer (exact match on `iss`), or several. */
+  readonly issuer: string | readonly string[]
+  /** Audience policy; a string or list is lenient shorthand for `{ trusted }`. */
+  readonly audience: string | readonly string[] | AudienceOptions
+  /** Allow-list of clients (`client_id ?? azp`). */
+  readonly authorizedParties?: readonly string[]
+  /** JWKS URL; default from discovery. Single issuer only. */
+  readonly jwksUri?: string
+  /** Key set settings, or a static set. */
+  readonly jwks?: JwksOptions
+  /** Accepted JWS algorithms. Default: every asymmetric one. */
+  readonly algorithms?: readonly JwsAlgorithm[]
+  /** Accepted header `typ` values, case-insensitive, `application/` optional; `null` = absent. */
+  readonly tokenTypes?: readonly (string | null)[]
+  /** Leeway for `exp`, `nbf`, `iat`, seconds. Default 5. */
+  readonly clockToleranceSeconds?: number
+  /** Reject tokens whose `iat` is older than this, seconds. Default: no limit. */
+  readonly maxTokenAgeSeconds?: number
+  /** Longest token accepted, characters. Default 16384. */
+  readonly maxTokenLength?: number
+  /** `realm` of the `WWW-Authenticate` challenge. Default `'api'`. */
+  readonly realm?: string
+  /** Where roles come from. */
+  readonly roles?: RolesOption
+  /** Issuer-specific defaults, each overridable. */
+  readonly profile?: 'zitadel'
+  /** Timeout of a discovery request, ms. Default 5000. */
+  readonly discoveryTimeoutMs?: number
+  /** After an upstream failure, requests get 503 at once for this long, doubling to `maxSeconds`. */
+  readonly upstreamBackoff?: { readonly minSeconds?: number; readonly maxSeconds?: number }
+  /** Cache of verified JWTs (by SHA-256 of the token). `false` turns it off. */
+  readonly tokenCache?:
+    | false
+    | {
+        /** Default 10000. */ readonly max?: number
+        /** Default 300; never beyond the token's `exp`. */ readonly ttlSeconds?: number
+      }
+  readonly introspection?: IntrospectionOptions
+  readonly logger?: Logger
+  readonly onEvent?: (event: TokenwardEvent) => void
+  /** Custom fetch (proxies, private CAs, tests). Default: the global fetch. */
+  readonly fetch?: typeof fetch
+}
+
+/** What a route requires of a token. A plain array means all of them. */
+export interface Requirements {
+  readonly roles?:
+    | readonly string[]
+    | {
+        readonly anyOf?: readonly string[]
+        readonly allOf?: readonly string[]
+        /** Roles count only where granted in this organisation. */
+        readonly org?: string
+      }
+  readonly scopes?: readonly string[]
+}
+
+/** A validated token. */
+export interface AuthResult {
+  /** The raw token (not enumerable, so logging the result does not print it). */
+  readonly token: string
+  readonly source: 'jwt' | 'introspection'
+  readonly claims: Claims
+  /** `sub ?? client_id`. */
+  readonly subject: string | undefined
+  /** `client_id ?? azp`. */
+  readonly clientId: string | undefined
+  readonly issuer: string
+  readonly audience: readonly string[]
+  readonly scopes: readonly string[]
+  readonly roles: RoleMap
+  readonly expiresAt?: Date
+}

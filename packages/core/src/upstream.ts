@@ -1,0 +1,166 @@
+/**
+ * Talking to the issuer: bounded requests (timeout, body size) and the back-off that turns an
+ * outage into an immediate 503 instead of a queue of requests waiting on timeouts.
+ */
+import { TokenwardError } from './errors.js'
+import type { Logger, TokenwardEvent } from './types.js'
+
+/** Largest discovery, JWKS or introspection body read, bytes. */
+export const MAX_RESPONSE_BYTES = 512 * 1024
+
+/** Why an upstream answer was not usable; kept as the `cause` of `upstream_unavailable`. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown; status?: number; body?: unknown },
+  ) {
+    super(`${reason} (${url})`, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'UpstreamFailure'
+    this.status = options?.status
+    this.body = options?.body
+  }
+  readonly status: number | undefined
+  readonly body: unknown
+}
+
+/**
+ * A fetch that refuses bodies over `maxBytes` and gives the caller a fully read Response, so no
+ * socket stays open on an abandoned stream.
+ */
+export function boundedFetch(fetchImpl: typeof fetch, maxBytes = MAX_RESPONSE_BYTES): typeof fetch {
+  return async (input, init) => {
+    const response = await fetchImpl(input, init)
+    const body = await readBounded(
+      response,
+      maxBytes,
+      String(input instanceof Request ? input.url : input),
+    )
+    return new Response(body, { status: response.status, headers: response.headers })
+  }
+}
+
+async function readBounded(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined)
+    throw new UpstreamFailure(url, `response body over ${maxBytes} bytes`)
+  }
+  if (response.body === null) return new Uint8Array(0)
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      throw new UpstreamFailure(url, `response body over ${maxBytes} bytes`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Result of {@link requestJson}: the status and the parsed body. */
+export interface JsonResponse {
+  readonly status: number
+  readonly json: unknown
+}
+
+/** One bounded request whose body must be JSON. Every failure is an {@link UpstreamFailure}. */
+export async function requestJson(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<JsonResponse> {
+  let response: Response
+  try {
+    response = await boundedFetch(fetchImpl)(url, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+  } catch (cause) {
+    if (cause instanceof UpstreamFailure) throw cause
+    const timedOut = cause instanceof Error && cause.name === 'TimeoutError'
+    throw new UpstreamFailure(
+      url,
+      timedOut ? `no answer within ${timeoutMs} ms` : 'request failed',
+      {
+        cause,
+      },
+    )
+  }
+  const text = await response.text()
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    throw new UpstreamFailure(url, `answer is not JSON (HTTP ${response.status})`, {
+      cause,
+      status: response.status,
+    })
+  }
+  return { status: response.status, json }
+}
+
+/**
+ * After a failure, calls are refused at once until the back-off has passed; the wait doubles
+ * with each further failure, up to `maxMs`, and resets on success.
+ */
+export class Backoff {
+  #until = 0
+  #nextMs: number
+
+  constructor(
+    readonly minMs: number,
+    readonly maxMs: number,
+  ) {
+    this.#nextMs = minMs
+  }
+
+  /** Seconds to wait before the next attempt, or 0 when one may be made now. */
+  remainingSeconds(now = Date.now()): number {
+    return now < this.#until ? Math.max(1, Math.ceil((this.#until - now) / 1000)) : 0
+  }
+
+  failed(now = Date.now()): void {
+    this.#until = now + this.#nextMs
+    this.#nextMs = Math.min(this.#nextMs * 2, this.maxMs)
+  }
+
+  succeeded(): void {
+    this.#until = 0
+    this.#nextMs = this.minMs
+  }
+}
+
+/** Shared by discovery, keys and introspection: report a failure once, answer with a 503. */
+export interface UpstreamContext {
+  readonly fetch: typeof fetch
+  readonly logger: Logger | undefined
+  readonly onEvent: ((event: TokenwardEvent) => void) | undefined
+  readonly backoff: { readonly minMs: number; readonly maxMs: number }
+}
+
+export function reportFailure(
+  context: UpstreamContext,
+  target: 'discovery' | 'jwks' | 'introspection',
+  url: string,
+  error: unknown,
+  level: 'warn' | 'error' = 'warn',
+): void {
+  const reason = error instanceof Error ? error.message : String(error)
+  context.logger?.[level](`tokenward: ${target} request failed: ${reason}`, { target, url })
+  context.onEvent?.({ type: 'upstream_failed', target, url, error })
+}
+
+export function unavailable(backoff: Backoff, cause?: unknown): TokenwardError {
+  return new TokenwardError('upstream_unavailable', {
+    retryAfterSeconds: Math.max(1, backoff.remainingSeconds()),
+    cause,
+  })
+}

@@ -1,0 +1,352 @@
+/**
+ * The validator: classifies a token, runs the offline checks, then fetches what it must (keys,
+ * introspection) and builds the {@link AuthResult}. Every decision lives in the modules it
+ * calls; this file only puts them in order.
+ */
+import { createHash } from 'node:crypto'
+import { compactVerify } from 'jose'
+import { LRUCache } from 'lru-cache'
+import { checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
+import { extractBearerToken } from './bearer.js'
+import { checkHeader, checkIssuer, checkTimes, checkTokenKind } from './claims.js'
+import { Discovery } from './discovery.js'
+import { TokenwardError, isTokenwardError } from './errors.js'
+import { Introspector } from './introspection.js'
+import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
+import { checkOptions, type Config } from './options.js'
+import { checkRequirements, readScopes } from './roles.js'
+import { classify, decodeClaims } from './token.js'
+import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
+import type { UpstreamContext } from './upstream.js'
+
+/** A configured validator. Create one per API with {@link createValidator} and share it. */
+export interface Validator {
+  /** Validates a token and, when given, the route's requirements. Rejects with a {@link TokenwardError}. */
+  validate(token: string, requirements?: Requirements): Promise<AuthResult>
+  /** Parses an `Authorization` header (every value the request carried), then validates. */
+  authenticate(
+    authorization: string | readonly string[] | undefined,
+    requirements?: Requirements,
+  ): Promise<AuthResult>
+  /** Checks requirements on an already validated token; throws `insufficient_scope` / `insufficient_role`. */
+  authorize(auth: AuthResult, requirements: Requirements): void
+  /** Fetches discovery and keys ahead of traffic; rejects with `upstream_unavailable`. */
+  warmUp(): Promise<void>
+  /** Forgets what is cached about a token (verified JWT, introspection answer). */
+  invalidate(token: string): Promise<void>
+  /** Empties the caches and closes the shared store, if any. */
+  close(): Promise<void>
+  /** The `WWW-Authenticate` realm. */
+  readonly realm: string
+}
+
+/**
+ * Creates a validator. Every option is checked now: a bad one throws a `ConfigurationError`
+ * naming the option. Nothing is fetched until the first token (or {@link Validator.warmUp}).
+ */
+export function createValidator(options: ValidatorOptions): Validator {
+  return new TokenValidator(checkOptions(options))
+}
+
+interface CachedToken {
+  readonly result: AuthResult
+  readonly exp: number
+  readonly keys: KeySource
+  readonly kid: string | undefined
+}
+
+/** One issuer's discovery, keys and introspection endpoint, each resolved on first use. */
+class IssuerState {
+  readonly discovery: Discovery
+  #keys: KeySource | undefined
+
+  constructor(
+    readonly issuer: string,
+    private readonly config: Config,
+    private readonly context: UpstreamContext,
+  ) {
+    this.discovery = new Discovery(issuer, context, config.discoveryTimeoutMs)
+    if (config.staticKeys !== undefined) this.#keys = new StaticKeys(config.staticKeys)
+    else if (config.jwksUri !== undefined) this.#keys = this.#remote(config.jwksUri)
+  }
+
+  async keys(): Promise<KeySource> {
+    if (this.#keys !== undefined) return this.#keys
+    const metadata = await this.discovery.get()
+    if (metadata.jwks_uri === undefined) {
+      this.context.logger?.error('tokenward: the issuer metadata has no jwks_uri; set jwksUri', {
+        issuer: this.issuer,
+      })
+      throw new TokenwardError('upstream_unavailable', { retryAfterSeconds: 60 })
+    }
+    this.#keys ??= this.#remote(metadata.jwks_uri)
+    return this.#keys
+  }
+
+  #remote(url: string): KeySource {
+    return new RemoteKeys(url, this.context, this.config.jwks)
+  }
+}
+
+class TokenValidator implements Validator {
+  readonly realm: string
+  readonly #config: Config
+  readonly #issuers: Map<string, IssuerState>
+  readonly #tokens: LRUCache<string, CachedToken> | undefined
+  readonly #introspector: Introspector | undefined
+
+  constructor(config: Config) {
+    this.#config = config
+    this.realm = config.realm
+    const context: UpstreamContext = {
+      fetch: config.fetch,
+      logger: config.logger,
+      onEvent: config.onEvent,
+      backoff: config.backoff,
+    }
+    this.#issuers = new Map(
+      config.issuers.map((issuer) => [issuer, new IssuerState(issuer, config, context)]),
+    )
+    this.#tokens =
+      config.tokenCache === undefined
+        ? undefined
+        : new LRUCache({ max: config.tokenCache.max, ttlAutopurge: false })
+    this.#introspector =
+      config.introspection === undefined
+        ? undefined
+        : new Introspector(
+            config.introspection,
+            context,
+            (issuer) => this.#issuer(issuer).discovery,
+          )
+  }
+
+  async validate(token: string, requirements?: Requirements): Promise<AuthResult> {
+    try {
+      const result = await this.#verify(token)
+      if (requirements !== undefined) checkRequirements(result, requirements)
+      return result
+    } catch (error) {
+      throw this.#reject(error)
+    }
+  }
+
+  async authenticate(
+    authorization: string | readonly string[] | undefined,
+    requirements?: Requirements,
+  ): Promise<AuthResult> {
+    let token: string
+    try {
+      token = extractBearerToken(authorization, this.#config.maxTokenLength)
+    } catch (error) {
+      throw this.#reject(error)
+    }
+    return this.validate(token, requirements)
+  }
+
+  authorize(auth: AuthResult, requirements: Requirements): void {
+    try {
+      checkRequirements(auth, requirements)
+    } catch (error) {
+      throw this.#reject(error)
+    }
+  }
+
+  async warmUp(): Promise<void> {
+    try {
+      await Promise.all(
+        [...this.#issuers.values()].map(async (state) => {
+          await (await state.keys()).warmUp()
+          if (
+            this.#config.introspection !== undefined &&
+            this.#config.introspection.endpoint === undefined
+          ) {
+            await state.discovery.get()
+          }
+        }),
+      )
+    } catch (error) {
+      throw this.#reject(error)
+    }
+  }
+
+  async invalidate(token: string): Promise<void> {
+    if (typeof token !== 'string') return
+    this.#tokens?.delete(hashToken(token))
+    await this.#introspector?.invalidate(token)
+  }
+
+  async close(): Promise<void> {
+    this.#tokens?.clear()
+    await this.#introspector?.close()
+  }
+
+  #reject(error: unknown): unknown {
+    if (!isTokenwardError(error)) return error
+    error.realm = this.realm
+    this.#config.onEvent?.({ type: 'rejected', code: error.code })
+    return error
+  }
+
+  #issuer(issuer: string): IssuerState {
+    const state = this.#issuers.get(issuer)
+    if (state === undefined) throw new TokenwardError('invalid_issuer')
+    return state
+  }
+
+  async #verify(token: string): Promise<AuthResult> {
+    if (typeof token !== 'string' || token === '') {
+      throw new TokenwardError('malformed_token', { detail: 'no token' })
+    }
+    if (token.length > this.#config.maxTokenLength) {
+      throw new TokenwardError('malformed_token', {
+        detail: `longer than ${this.#config.maxTokenLength} characters`,
+      })
+    }
+    const introspection = this.#config.introspection
+    const classified = classify(token)
+    if (classified.kind === 'opaque') {
+      if (this.#introspector === undefined) {
+        throw new TokenwardError('malformed_token', { detail: 'not a JWT' })
+      }
+      const claims = await this.#introspector.introspect(token, this.#config.issuers[0]!)
+      return this.#fromIntrospection(token, claims)
+    }
+    const key = this.#tokens === undefined ? undefined : hashToken(token)
+    if (key !== undefined && introspection?.mode !== 'always') {
+      const cached = this.#cachedToken(key)
+      if (cached !== undefined) return cached
+    }
+    const result = await this.#verifyJwt(token, classified.header, classified.payload, key)
+    if (introspection?.mode !== 'always') return result
+    // The signature and claims hold; only the issuer knows whether the token was revoked.
+    const claims = await this.#introspector!.introspect(token, result.issuer)
+    return this.#fromIntrospection(token, claims)
+  }
+
+  #cachedToken(key: string): AuthResult | undefined {
+    const entry = this.#tokens!.get(key)
+    if (entry === undefined) {
+      this.#config.onEvent?.({ type: 'cache_miss', cache: 'token' })
+      return undefined
+    }
+    const now = Date.now() / 1000
+    if (now >= entry.exp + this.#config.time.clockToleranceSeconds) {
+      this.#tokens!.delete(key)
+      throw new TokenwardError('token_expired')
+    }
+    if (
+      entry.kid !== undefined &&
+      entry.keys instanceof RemoteKeys &&
+      !entry.keys.hasKid(entry.kid)
+    ) {
+      // The key left the JWKS: verify again (and fail unless it comes back).
+      this.#tokens!.delete(key)
+      return undefined
+    }
+    this.#config.onEvent?.({ type: 'cache_hit', cache: 'token' })
+    return entry.result
+  }
+
+  async #verifyJwt(
+    token: string,
+    header: Record<string, unknown>,
+    payload: string,
+    cacheKey: string | undefined,
+  ): Promise<AuthResult> {
+    const config = this.#config
+    checkHeader(header, config.header)
+    const claims = decodeClaims(payload)
+    const now = Date.now() / 1000
+    const exp = checkTimes(claims, config.time, now, true)!
+    const issuer = checkIssuer(claims, config.issuerSet)
+    checkTokenKind(claims, config.zitadelProfile)
+    const audience = checkAudience(claims, config.audience)
+
+    const keys = await this.#issuer(issuer).keys()
+    const verificationKey = await keys.getKey(header)
+    try {
+      await compactVerify(token, verificationKey, { algorithms: [header.alg as string] })
+    } catch (error) {
+      throw joseError(error)
+    }
+    const result = buildResult(token, 'jwt', claims, issuer, audience, config)
+    if (cacheKey !== undefined && this.#tokens !== undefined) {
+      const ttlMs = Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
+      if (ttlMs > 0) {
+        const kid = typeof header.kid === 'string' ? header.kid : undefined
+        this.#tokens.set(cacheKey, { result, exp, keys, kid }, { ttl: ttlMs })
+      }
+    }
+    return result
+  }
+
+  #fromIntrospection(token: string, claims: Claims): AuthResult {
+    const config = this.#config
+    const now = Date.now() / 1000
+    let issuer = config.issuers[0]!
+    if (claims.iss !== undefined) issuer = checkIssuer(claims, config.issuerSet)
+    checkTimes(claims, config.time, now, false)
+    let audience: readonly string[] = []
+    if (claims.aud === undefined && config.introspection!.audienceOptional) {
+      checkAuthorizedParty(claims, config.audience.authorizedParties)
+    } else {
+      audience = checkAudience(claims, config.audience)
+    }
+    return buildResult(token, 'introspection', claims, issuer, audience, config)
+  }
+}
+
+/** Key of the verified-token and introspection caches: never the token itself. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+function buildResult(
+  token: string,
+  source: 'jwt' | 'introspection',
+  claims: Claims,
+  issuer: string,
+  audience: readonly string[],
+  config: Config,
+): AuthResult {
+  const clientId = clientOf(claims)
+  const sub = claims.sub
+  const exp = claims.exp
+  const result: Record<string, unknown> = {
+    source,
+    claims: deepFreeze(claims),
+    subject: typeof sub === 'string' ? sub : clientId,
+    clientId,
+    issuer,
+    audience: Object.freeze([...audience]),
+    scopes: Object.freeze(readScopes(claims)),
+    roles: deepFreeze(config.roles(claims, source)),
+  }
+  if (typeof exp === 'number') result.expiresAt = new Date(exp * 1000)
+  Object.defineProperty(result, 'token', { value: token, enumerable: false })
+  return Object.freeze(result) as unknown as AuthResult
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const member of Object.values(value)) deepFreeze(member)
+  }
+  return value
+}
+
+/** jose's verification errors, by code. Anything else is not a token problem and stays as it is. */
+function joseError(error: unknown): unknown {
+  switch ((error as { code?: unknown } | null)?.code) {
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return new TokenwardError('invalid_signature', { cause: error })
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return new TokenwardError('alg_not_allowed', { cause: error })
+    case 'ERR_JWS_INVALID':
+      return new TokenwardError('malformed_token', { cause: error })
+    default:
+      return error
+  }
+}
