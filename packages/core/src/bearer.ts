@@ -38,3 +38,18 @@ export function extractBearerToken(authorization: unknown, maxTokenLength: numbe
   }
   return token
 }
+
+/**
+ * Every `Authorization` value of a Node request, from `rawHeaders` (`req.headers` keeps only the
+ * first of several). Give the result to `authenticate`: more than one value is `invalid_request`.
+ */
+export function authorizationValues(rawHeaders: readonly string[]): string[] | undefined {
+  let values: string[] | undefined
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      ;(values ??= []).push(rawHeaders[i + 1]!)
+    }
+  }
+  return values
+}

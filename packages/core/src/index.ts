@@ -15,6 +15,7 @@ export {
   type HttpErrorResponse,
   type TokenwardErrorCode,
 } from './errors.js'
+export { authorizationValues } from './bearer.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'
 export { basicAuthorization, formUrlEncode } from './introspection.js'
 export type {
