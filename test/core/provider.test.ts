@@ -89,3 +89,120 @@ describe('strict audience against real tokens', () => {
     expect(error.description).toContain(APP2)
   })
 })
+
+describe('key rotation', () => {
+  it('picks up a new kid after the cooldown without a restart', async () => {
+    const rotating = await startIssuer()
+    try {
+      const validator = createValidator({
+        issuer: rotating.issuer,
+        audience: 'https://api.tokenward.test',
+        jwks: { cooldownSeconds: 0.2 },
+      })
+      const before = await rotating.issueToken()
+      await validator.validate(before.token)
+      await rotating.rotateKeys()
+      const after = await rotating.issueToken()
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      const auth = await validator.validate(after.token)
+      expect(auth.source).toBe('jwt')
+      expect(rotating.requests.jwks).toBe(2)
+    } finally {
+      await rotating.close()
+    }
+  })
+
+  it('answers unknown_key for a kid the issuer does not publish, within the cooldown', async () => {
+    const { token } = await issuer.issueToken({ header: { kid: 'no-such-key' } })
+    const error = await rejection(
+      validatorFor({ audience: 'https://api.tokenward.test', roles: undefined }).validate(token),
+    )
+    expect(error.code).toBe('unknown_key')
+    expect(error.status).toBe(401)
+  })
+})
+
+describe('issuer outages are 503, never 401', () => {
+  it('answers 503 with Retry-After while the issuer is down at start, then recovers without restart', async () => {
+    const flaky = await startIssuer()
+    try {
+      const { token } = await flaky.issueToken()
+      const validator = createValidator({
+        issuer: flaky.issuer,
+        audience: 'https://api.tokenward.test',
+        upstreamBackoff: { minSeconds: 0.1, maxSeconds: 0.1 },
+      })
+      flaky.setDown(true)
+      const error = await rejection(validator.validate(token))
+      expect(error.code).toBe('upstream_unavailable')
+      expect(error.status).toBe(503)
+      expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1)
+      expect(error.wwwAuthenticate()).toBeUndefined()
+      // Within the back-off no request reaches the issuer: the answer is immediate.
+      const during = flaky.requests.total
+      await rejection(validator.validate(token))
+      expect(flaky.requests.total).toBe(during)
+      flaky.setDown(false)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      const auth = await validator.validate(token)
+      expect(auth.issuer).toBe(flaky.issuer)
+    } finally {
+      await flaky.close()
+    }
+  })
+
+  it('keeps validating known kids from the last good key set while the JWKS is down', async () => {
+    const flaky = await startIssuer()
+    try {
+      const validator = createValidator({
+        issuer: flaky.issuer,
+        audience: 'https://api.tokenward.test',
+        tokenCache: false,
+        jwks: { cacheMaxAgeSeconds: 0.1, staleIfErrorSeconds: 60 },
+      })
+      const first = await flaky.issueToken()
+      const second = await flaky.issueToken()
+      await validator.validate(first.token)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      flaky.setDown(true)
+      const auth = await validator.validate(second.token)
+      expect(auth.source).toBe('jwt')
+    } finally {
+      await flaky.close()
+    }
+  })
+
+  it('rejects a bad token with its 4xx even while the issuer is down', async () => {
+    const flaky = await startIssuer()
+    try {
+      const { token } = await flaky.issueToken({ audience: ['someone-else'] })
+      flaky.setDown(true)
+      const validator = createValidator({ issuer: flaky.issuer, audience: 'https://api.tokenward.test' })
+      const error = await rejection(validator.validate(token))
+      expect(error.code).toBe('invalid_audience')
+      expect(error.status).toBe(401)
+      expect(flaky.requests.discovery).toBe(0)
+    } finally {
+      await flaky.close()
+    }
+  })
+
+  it('warmUp fetches discovery and keys ahead of traffic, and rejects with 503 when down', async () => {
+    const flaky = await startIssuer()
+    try {
+      const validator = createValidator({ issuer: flaky.issuer, audience: 'https://api.tokenward.test' })
+      await validator.warmUp()
+      expect(flaky.requests.discovery).toBe(1)
+      expect(flaky.requests.jwks).toBe(1)
+      const { token } = await flaky.issueToken()
+      await validator.validate(token)
+      expect(flaky.requests.jwks).toBe(1)
+      const down = createValidator({ issuer: flaky.issuer, audience: 'https://api.tokenward.test' })
+      flaky.setDown(true)
+      const error = await rejection(down.warmUp())
+      expect(error.code).toBe('upstream_unavailable')
+    } finally {
+      await flaky.close()
+    }
+  })
+})

@@ -511,7 +511,7 @@ function checkJwks(options: ValidatorOptions): {
         number(jwks.cooldownSeconds, 'jwks.cooldownSeconds', 30, { min: 0, max: 86400 }) * 1000,
       cacheMaxAgeMs:
         number(jwks.cacheMaxAgeSeconds, 'jwks.cacheMaxAgeSeconds', 600, {
-          min: 1,
+          min: 0.01,
           max: 7 * 86400,
         }) * 1000,
       staleIfErrorMs:
