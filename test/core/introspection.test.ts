@@ -35,11 +35,20 @@ async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
 }
 
 const authMethods: [string, () => IntrospectionAuth][] = [
-  ['client_secret_basic', () => ({ method: 'client_secret_basic', ...issuer.introspectionClients.basic })],
-  ['client_secret_post', () => ({ method: 'client_secret_post', ...issuer.introspectionClients.post })],
+  [
+    'client_secret_basic',
+    () => ({ method: 'client_secret_basic', ...issuer.introspectionClients.basic }),
+  ],
+  [
+    'client_secret_post',
+    () => ({ method: 'client_secret_post', ...issuer.introspectionClients.post }),
+  ],
   [
     'private_key_jwt',
-    () => ({ method: 'private_key_jwt', keyFile: issuer.introspectionClients.privateKeyJwt.keyFile }),
+    () => ({
+      method: 'private_key_jwt',
+      keyFile: issuer.introspectionClients.privateKeyJwt.keyFile,
+    }),
   ],
 ]
 
@@ -53,20 +62,25 @@ function opaqueValidator(auth: IntrospectionAuth, extra: Partial<ValidatorOption
   })
 }
 
-function opaqueToken(roles: Record<string, Record<string, string>> = { reader: { [ORG]: 'acme.example' } }) {
+function opaqueToken(
+  roles: Record<string, Record<string, string>> = { reader: { [ORG]: 'acme.example' } },
+) {
   const shape = zitadelShape({ projectId: PROJECT, clientIds: [APP], roles })
   return issuer.issueToken({ format: 'opaque', audience: shape.audience, claims: shape.claims })
 }
 
 describe('R-B3 opaque tokens are introspected at the discovered endpoint', () => {
-  it.each(authMethods)('accepts an active token with %s client authentication', async (_name, auth) => {
-    const { token } = await opaqueToken()
-    const result = await opaqueValidator(auth()).validate(token)
-    expect(result.source).toBe('introspection')
-    expect(result.audience).toEqual([APP, PROJECT])
-    expect(result.issuer).toBe(issuer.issuer)
-    expect(result.expiresAt).toBeInstanceOf(Date)
-  })
+  it.each(authMethods)(
+    'accepts an active token with %s client authentication',
+    async (_name, auth) => {
+      const { token } = await opaqueToken()
+      const result = await opaqueValidator(auth()).validate(token)
+      expect(result.source).toBe('introspection')
+      expect(result.audience).toEqual([APP, PROJECT])
+      expect(result.issuer).toBe(issuer.issuer)
+      expect(result.expiresAt).toBeInstanceOf(Date)
+    },
+  )
 
   it('reads both ZITADEL role claims on an introspection answer (they describe this API)', async () => {
     const { token } = await issuer.issueToken({
@@ -79,7 +93,10 @@ describe('R-B3 opaque tokens are introspected at the discovered endpoint', () =>
   })
 
   it('applies the audience policy to the answer: strict rejects an untrusted audience', async () => {
-    const { token } = await issuer.issueToken({ format: 'opaque', audience: [APP, PROJECT, 'other-project'] })
+    const { token } = await issuer.issueToken({
+      format: 'opaque',
+      audience: [APP, PROJECT, 'other-project'],
+    })
     const error = await rejection(opaqueValidator(authMethods[0]![1]()).validate(token))
     expect(error.code).toBe('untrusted_audience')
     expect(error.status).toBe(401)
@@ -121,7 +138,11 @@ describe('R-I8 the introspection cache', () => {
   })
 
   it('never keeps an answer beyond the token exp', async () => {
-    const { token } = await issuer.issueToken({ format: 'opaque', audience: [PROJECT], expiresInSeconds: 2 })
+    const { token } = await issuer.issueToken({
+      format: 'opaque',
+      audience: [PROJECT],
+      expiresInSeconds: 2,
+    })
     const validator = opaqueValidator(authMethods[0]![1](), { clockToleranceSeconds: 0 })
     issuer.resetRequests()
     await validator.validate(token)
@@ -137,7 +158,8 @@ describe('R-I8 the introspection cache', () => {
     const events: string[] = []
     const validator = opaqueValidator(authMethods[0]![1](), {
       onEvent: (event) => {
-        if (event.type === 'cache_hit' || event.type === 'cache_miss') events.push(`${event.type}:${event.cache}`)
+        if (event.type === 'cache_hit' || event.type === 'cache_miss')
+          events.push(`${event.type}:${event.cache}`)
       },
     })
     const { token } = await opaqueToken()
@@ -225,9 +247,14 @@ describe('R-I4 a failed introspection is 503, never 401, and never cached', () =
   })
 
   it("ZITADEL's 400 unauthorized_client is logged as a misconfiguration and answered 503", async () => {
-    faults.setRoute('/introspect/bad-client', { status: 400, body: { error: 'unauthorized_client' } })
+    faults.setRoute('/introspect/bad-client', {
+      status: 400,
+      body: { error: 'unauthorized_client' },
+    })
     const logger = { warn: vi.fn(), error: vi.fn() }
-    const error = await rejection(faultValidator('/introspect/bad-client', { logger }).validate('opaque-token'))
+    const error = await rejection(
+      faultValidator('/introspect/bad-client', { logger }).validate('opaque-token'),
+    )
     expect(error.code).toBe('upstream_unavailable')
     expect(error.status).toBe(503)
     expect(logger.error).toHaveBeenCalledOnce()
@@ -299,13 +326,22 @@ describe('R-I4 a failed introspection is 503, never 401, and never cached', () =
       .requestsTo('/introspect/pkjwt')
       .map((request) => new URLSearchParams(request.body).get('client_assertion')!)
     expect(assertions).toHaveLength(2)
-    const [first, second] = assertions.map((jwt) => ({ header: decodeProtectedHeader(jwt), claims: decodeJwt(jwt) }))
+    const [first, second] = assertions.map((jwt) => ({
+      header: decodeProtectedHeader(jwt),
+      claims: decodeJwt(jwt),
+    }))
     expect(first?.header).toMatchObject({ alg: 'RS256', kid: keyFile.keyId })
-    expect(first?.claims).toMatchObject({ iss: keyFile.clientId, sub: keyFile.clientId, aud: faults.url })
+    expect(first?.claims).toMatchObject({
+      iss: keyFile.clientId,
+      sub: keyFile.clientId,
+      aud: faults.url,
+    })
     expect(first!.claims.exp! - first!.claims.iat!).toBeLessThanOrEqual(60)
     expect(first?.claims.jti).not.toBe(second?.claims.jti)
     const body = new URLSearchParams(faults.requestsTo('/introspect/pkjwt')[0]!.body)
-    expect(body.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    expect(body.get('client_assertion_type')).toBe(
+      'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    )
   })
 })
 
@@ -345,7 +381,9 @@ describe("R-B4 mode 'always': JWTs are verified locally, then introspected", () 
 
   it('a revoked JWT is token_inactive', async () => {
     faults.setRoute('/always/revoked', { status: 200, body: { active: false } })
-    const error = await rejection(alwaysValidator('/always/revoked').validate(await sign({ sub: 'u' })))
+    const error = await rejection(
+      alwaysValidator('/always/revoked').validate(await sign({ sub: 'u' })),
+    )
     expect(error.code).toBe('token_inactive')
     expect(faults.requestsTo('/always/revoked')).toHaveLength(1)
   })
@@ -365,7 +403,9 @@ describe("R-B4 mode 'always': JWTs are verified locally, then introspected", () 
       status: 200,
       body: { active: true, sub: 'u', aud: 'api', iss: faults.url, exp, scope: 'read' },
     })
-    const result = await alwaysValidator('/always/active').validate(await sign({ sub: 'u' }), { scopes: ['read'] })
+    const result = await alwaysValidator('/always/active').validate(await sign({ sub: 'u' }), {
+      scopes: ['read'],
+    })
     expect(result.source).toBe('introspection')
     expect(result.scopes).toEqual(['read'])
   })

@@ -37,7 +37,9 @@ async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
   )
 }
 
-function zitadelToken(extra: { roles?: Record<string, Record<string, string>>; alg?: 'RS256' | 'ES256' } = {}) {
+function zitadelToken(
+  extra: { roles?: Record<string, Record<string, string>>; alg?: 'RS256' | 'ES256' } = {},
+) {
   return issuer.issueToken({
     ...zitadelShape({
       projectId: PROJECT,
@@ -177,7 +179,10 @@ describe('issuer outages are 503, never 401', () => {
     try {
       const { token } = await flaky.issueToken({ audience: ['someone-else'] })
       flaky.setDown(true)
-      const validator = createValidator({ issuer: flaky.issuer, audience: 'https://api.tokenward.test' })
+      const validator = createValidator({
+        issuer: flaky.issuer,
+        audience: 'https://api.tokenward.test',
+      })
       const error = await rejection(validator.validate(token))
       expect(error.code).toBe('invalid_audience')
       expect(error.status).toBe(401)
@@ -190,7 +195,10 @@ describe('issuer outages are 503, never 401', () => {
   it('warmUp fetches discovery and keys ahead of traffic, and rejects with 503 when down', async () => {
     const flaky = await startIssuer()
     try {
-      const validator = createValidator({ issuer: flaky.issuer, audience: 'https://api.tokenward.test' })
+      const validator = createValidator({
+        issuer: flaky.issuer,
+        audience: 'https://api.tokenward.test',
+      })
       await validator.warmUp()
       expect(flaky.requests.discovery).toBe(1)
       expect(flaky.requests.jwks).toBe(1)
@@ -204,5 +212,45 @@ describe('issuer outages are 503, never 401', () => {
     } finally {
       await flaky.close()
     }
+  })
+})
+
+describe('inspect reports every check, the same ones validate runs', () => {
+  it('lists each failing check of a real token instead of stopping at the first', async () => {
+    const { token } = await issuer.issueToken({
+      ...zitadelShape({ projectId: PROJECT, clientIds: [APP1, 'stranger@other'], clientId: APP1 }),
+      claims: { exp: Math.floor(Date.now() / 1000) - 60 },
+    })
+    const report = await validatorFor().inspect(token)
+    expect(report.valid).toBe(false)
+    const failed = report.steps.filter((s) => !s.ok).map((s) => [s.check, s.error?.code])
+    expect(failed).toEqual([
+      ['lifetime', 'token_expired'],
+      ['audience', 'untrusted_audience'],
+    ])
+    expect(report.steps.find((s) => s.check === 'signature')?.ok).toBe(true)
+    expect(report.claims?.aud).toEqual([APP1, 'stranger@other', PROJECT])
+  })
+
+  it('reports requirements after a valid token, and agrees with validate', async () => {
+    const { token } = await zitadelToken({ roles: { reader: { [ORG]: 'acme.example' } } })
+    const validator = validatorFor()
+    const report = await validator.inspect(token, { roles: ['admin'] })
+    expect(report.steps.map((s) => s.check)).toEqual([
+      'format',
+      'algorithm',
+      'critical',
+      'type',
+      'lifetime',
+      'issuer',
+      'kind',
+      'audience',
+      'signature',
+      'requirements',
+    ])
+    expect(report.steps.at(-1)?.error?.code).toBe('insufficient_role')
+    const error = await rejection(validator.validate(token, { roles: ['admin'] }))
+    expect(error.code).toBe('insufficient_role')
+    expect(error.status).toBe(403)
   })
 })

@@ -23,16 +23,23 @@ export function normalizeType(typ: string): string {
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
 }
 
-/** R-C1, R-C3, R-C4. */
-export function checkHeader(header: Record<string, unknown>, policy: HeaderPolicy): void {
+/** R-C1: `alg` is on the allow-list (`none` and HMAC never are). */
+export function checkAlgorithm(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const alg = header.alg as string
   if (!policy.algorithms.has(alg)) {
     throw new TokenwardError('alg_not_allowed', { detail: `"${describeValue(alg)}"` })
   }
+}
+
+/** R-C4: no extension is understood, so any critical one (and unencoded payloads) is refused. */
+export function checkCritical(header: Record<string, unknown>): void {
   if (header.crit !== undefined || header.b64 !== undefined) {
-    // No extension is understood, so any critical one (and unencoded payloads) is refused.
     throw new TokenwardError('malformed_token', { detail: 'unsupported critical header' })
   }
+}
+
+/** R-C3: the header `typ` is one of the accepted token types. */
+export function checkType(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const { typ } = header
   if (typ !== undefined && typeof typ !== 'string') {
     throw new TokenwardError('invalid_token_type', { detail: 'typ is not a string' })

@@ -3,7 +3,14 @@
  *
  * @packageDocumentation
  */
-export { createValidator, hashToken, type Validator } from './validator.js'
+export {
+  createValidator,
+  hashToken,
+  type Inspection,
+  type InspectionStep,
+  type Validator,
+} from './validator.js'
+export type { CheckName } from './checks.js'
 export {
   ConfigurationError,
   ERROR_CODES,

@@ -6,16 +6,17 @@
 import { createHash } from 'node:crypto'
 import { compactVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
-import { checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
+import { audienceList, checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
+import { JWT_CHECKS, type CheckContext, type CheckName } from './checks.js'
 import { extractBearerToken } from './bearer.js'
-import { checkHeader, checkIssuer, checkTimes, checkTokenKind } from './claims.js'
+import { checkIssuer, checkTimes } from './claims.js'
 import { Discovery } from './discovery.js'
 import { TokenwardError, isTokenwardError } from './errors.js'
 import { Introspector } from './introspection.js'
 import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
 import { checkOptions, type Config } from './options.js'
 import { checkRequirements, readScopes } from './roles.js'
-import { classify, decodeClaims } from './token.js'
+import { classify, decodeClaims, type Classified } from './token.js'
 import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
 import type { UpstreamContext } from './upstream.js'
 
@@ -36,8 +37,30 @@ export interface Validator {
   invalidate(token: string): Promise<void>
   /** Empties the caches and closes the shared store, if any. */
   close(): Promise<void>
+  /**
+   * Runs every check and reports each (for tools such as `tokenward inspect`): the same checks,
+   * in the same order, as `validate`, which stops at the first failure.
+   */
+  inspect(token: string, requirements?: Requirements): Promise<Inspection>
   /** The `WWW-Authenticate` realm. */
   readonly realm: string
+}
+
+/** One check of {@link Validator.inspect}. */
+export interface InspectionStep {
+  readonly check: CheckName
+  readonly ok: boolean
+  /** Why it failed. */
+  readonly error?: TokenwardError
+}
+
+/** The report of {@link Validator.inspect}. `header` and `claims` are decoded, not verified. */
+export interface Inspection {
+  readonly valid: boolean
+  readonly steps: readonly InspectionStep[]
+  readonly header?: Readonly<Record<string, unknown>>
+  readonly claims?: Claims
+  readonly result?: AuthResult
 }
 
 /**
@@ -195,14 +218,7 @@ class TokenValidator implements Validator {
   }
 
   async #verify(token: string): Promise<AuthResult> {
-    if (typeof token !== 'string' || token === '') {
-      throw new TokenwardError('malformed_token', { detail: 'no token' })
-    }
-    if (token.length > this.#config.maxTokenLength) {
-      throw new TokenwardError('malformed_token', {
-        detail: `longer than ${this.#config.maxTokenLength} characters`,
-      })
-    }
+    this.#checkLength(token)
     const introspection = this.#config.introspection
     const classified = classify(token)
     if (classified.kind === 'opaque') {
@@ -255,22 +271,15 @@ class TokenValidator implements Validator {
     cacheKey: string | undefined,
   ): Promise<AuthResult> {
     const config = this.#config
-    checkHeader(header, config.header)
     const claims = decodeClaims(payload)
     const now = Date.now() / 1000
-    const exp = checkTimes(claims, config.time, now, true)!
-    const issuer = checkIssuer(claims, config.issuerSet)
-    checkTokenKind(claims, config.zitadelProfile)
-    const audience = checkAudience(claims, config.audience)
-
-    const keys = await this.#issuer(issuer).keys()
-    const verificationKey = await keys.getKey(header)
-    try {
-      await compactVerify(token, verificationKey, { algorithms: [header.alg as string] })
-    } catch (error) {
-      throw joseError(error)
-    }
-    const result = buildResult(token, 'jwt', claims, issuer, audience, config)
+    const context: CheckContext = { header, claims, config, now }
+    for (const check of JWT_CHECKS) check.run(context)
+    // The checks above established these shapes.
+    const issuer = claims.iss as string
+    const exp = claims.exp as number
+    const keys = await this.#verifySignature(token, header, issuer)
+    const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
     if (cacheKey !== undefined && this.#tokens !== undefined) {
       const ttlMs = Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
       if (ttlMs > 0) {
@@ -279,6 +288,117 @@ class TokenValidator implements Validator {
       }
     }
     return result
+  }
+
+  /** R-D1: the signature verifies with the issuer's key for the header's `kid` and `alg`. */
+  async #verifySignature(
+    token: string,
+    header: Record<string, unknown>,
+    issuer: string,
+  ): Promise<KeySource> {
+    const keys = await this.#issuer(issuer).keys()
+    const verificationKey = await keys.getKey(header)
+    try {
+      await compactVerify(token, verificationKey, { algorithms: [header.alg as string] })
+    } catch (error) {
+      throw joseError(error)
+    }
+    return keys
+  }
+
+  async inspect(token: string, requirements?: Requirements): Promise<Inspection> {
+    const steps: InspectionStep[] = []
+    const run = async (check: CheckName, fn: () => unknown): Promise<boolean> => {
+      try {
+        await fn()
+        steps.push({ check, ok: true })
+        return true
+      } catch (error) {
+        if (!isTokenwardError(error)) throw error
+        error.realm = this.realm
+        steps.push({ check, ok: false, error })
+        return false
+      }
+    }
+    const report = (extra: Omit<Inspection, 'valid' | 'steps'> = {}): Inspection => ({
+      valid: steps.every((s) => s.ok),
+      steps,
+      ...extra,
+    })
+
+    // Filled by the format step; typed wide on purpose (the closure assigns them).
+    const decoded: { classified: Classified; claims: Record<string, unknown> } = {
+      classified: { kind: 'opaque' },
+      claims: {},
+    }
+    const formatOk = await run('format', () => {
+      this.#checkLength(token)
+      decoded.classified = classify(token)
+      if (decoded.classified.kind === 'jwt')
+        decoded.claims = decodeClaims(decoded.classified.payload)
+      else if (this.#introspector === undefined) {
+        throw new TokenwardError('malformed_token', {
+          detail: 'not a JWT, and introspection is not configured',
+        })
+      }
+    })
+    if (!formatOk) return report()
+    const { classified, claims } = decoded
+    if (classified.kind === 'opaque') {
+      let result: AuthResult | undefined
+      await run('introspection', async () => (result = await this.#verify(token)))
+      if (result !== undefined && requirements !== undefined) {
+        const granted = result
+        await run('requirements', () => {
+          checkRequirements(granted, requirements)
+        })
+      }
+      return report(result === undefined ? {} : { claims: result.claims, result })
+    }
+
+    const { header } = classified
+    const context: CheckContext = { header, claims, config: this.#config, now: Date.now() / 1000 }
+    for (const check of JWT_CHECKS)
+      await run(check.name, () => {
+        check.run(context)
+      })
+    if (steps.find((s) => s.check === 'issuer')?.ok === true) {
+      await run('signature', () => this.#verifySignature(token, header, claims.iss as string))
+    }
+    if (!steps.every((s) => s.ok)) return report({ header, claims })
+    let result = buildResult(
+      token,
+      'jwt',
+      claims,
+      claims.iss as string,
+      audienceList(claims.aud),
+      this.#config,
+    )
+    if (this.#config.introspection?.mode === 'always') {
+      const introspected = await run('introspection', async () => {
+        result = this.#fromIntrospection(
+          token,
+          await this.#introspector!.introspect(token, result.issuer),
+        )
+      })
+      if (!introspected) return report({ header, claims })
+    }
+    if (requirements !== undefined)
+      await run('requirements', () => {
+        checkRequirements(result, requirements)
+      })
+    return report({ header, claims, result })
+  }
+
+  #checkLength(token: string): void {
+    if (typeof token !== 'string' || token === '') {
+      throw new TokenwardError('malformed_token', { detail: 'no token' })
+    }
+    if (token.length > this.#config.maxTokenLength) {
+      throw new TokenwardError('malformed_token', {
+        detail: `longer than ${this.#config.maxTokenLength} characters`,
+      })
+    }
   }
 
   #fromIntrospection(token: string, claims: Claims): AuthResult {
