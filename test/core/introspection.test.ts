@@ -370,7 +370,7 @@ describe("R-B4 mode 'always': JWTs are verified locally, then introspected", () 
     return createValidator({
       issuer: faults.url,
       audience: 'api',
-      jwks: { keys: [jwk as never] },
+      jwks: { keys: [jwk] },
       introspection: {
         endpoint: `${faults.url}${path}`,
         auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
