@@ -4,7 +4,6 @@
  * calls; this file only puts them in order.
  */
 import { createHash } from 'node:crypto'
-import { compactVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { audienceList, checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
 import { JWT_CHECKS, type CheckContext, type CheckName } from './checks.js'
@@ -16,6 +15,7 @@ import { Introspector } from './introspection.js'
 import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
 import { checkOptions, type Config } from './options.js'
 import { checkRequirements, readScopes } from './roles.js'
+import { verifySignature } from './signature.js'
 import { classify, decodeClaims, type Classified } from './token.js'
 import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
 import type { UpstreamContext } from './upstream.js'
@@ -297,12 +297,7 @@ class TokenValidator implements Validator {
     issuer: string,
   ): Promise<KeySource> {
     const keys = await this.#issuer(issuer).keys()
-    const verificationKey = await keys.getKey(header)
-    try {
-      await compactVerify(token, verificationKey, { algorithms: [header.alg as string] })
-    } catch (error) {
-      throw joseError(error)
-    }
+    await verifySignature(token, header.alg as string, await keys.getKey(header))
     return keys
   }
 
@@ -454,19 +449,4 @@ function deepFreeze<T>(value: T): T {
     for (const member of Object.values(value)) deepFreeze(member)
   }
   return value
-}
-
-/** jose's verification errors, by code. Anything else is not a token problem and stays as it is. */
-function joseError(error: unknown): unknown {
-  switch ((error as { code?: unknown } | null)?.code) {
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return new TokenwardError('invalid_signature', { cause: error })
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-    case 'ERR_JOSE_NOT_SUPPORTED':
-      return new TokenwardError('alg_not_allowed', { cause: error })
-    case 'ERR_JWS_INVALID':
-      return new TokenwardError('malformed_token', { cause: error })
-    default:
-      return error
-  }
 }
