@@ -5,7 +5,6 @@
  */
 export {
   createValidator,
-  hashToken,
   type Inspection,
   type InspectionStep,
   type Validator,
@@ -23,6 +22,7 @@ export {
   type TokenwardErrorCode,
 } from './errors.js'
 export { authorizationValues } from './bearer.js'
+export { hashToken } from './token.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'
 export { basicAuthorization, formUrlEncode } from './introspection.js'
 export type {

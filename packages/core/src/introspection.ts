@@ -7,13 +7,14 @@
  * key (lru-cache's fetchMethod), entries living min(ttlSeconds, exp − now); optionally a shared
  * store behind it whose failures only cost a direct introspection.
  */
-import { createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto'
+import { createPrivateKey, hash, randomUUID, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { SignJWT } from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { Discovery } from './discovery.js'
 import { ConfigurationError, TokenwardError } from './errors.js'
 import { checkKeyFile, type IntrospectionConfig } from './options.js'
+import { hashToken } from './token.js'
 import type { Claims } from './types.js'
 import {
   Backoff,
@@ -144,9 +145,10 @@ export class Introspector {
     }
   }
 
-  async close(): Promise<void> {
+  /** Empties the in-memory cache. A shared store belongs to whoever created it: not closed here. */
+  close(): Promise<void> {
     this.#cache.clear()
-    await this.config.store?.close?.()
+    return Promise.resolve()
   }
 
   readonly #endpoints = new Set<string>()
@@ -165,13 +167,10 @@ export class Introspector {
     return metadata.introspection_endpoint
   }
 
+  /** R-I8: (endpoint, client id, SHA-256 of the token); the answer depends on who asks. */
   #key(endpoint: string, token: string): string {
-    const scope = createHash('sha256')
-      .update(`${endpoint}\n${this.#clientId}`)
-      .digest('base64url')
-      .slice(0, 16)
-    const hash = createHash('sha256').update(token).digest('base64url')
-    return `tokenward:introspection:${scope}:${hash}`
+    const scope = hash('sha256', `${endpoint}\n${this.#clientId}`, 'base64url').slice(0, 16)
+    return `introspection:${scope}:${hashToken(token)}`
   }
 
   async #load(
@@ -188,7 +187,8 @@ export class Introspector {
     const ttlMs = Math.max(1, answer.until - Date.now())
     options.ttl = ttlMs
     if (this.config.store !== undefined && ttlMs >= 1000) {
-      await this.config.store
+      // Not awaited: a slow store must not delay the answer it would only cache.
+      this.config.store
         .set(key, JSON.stringify(answer), Math.floor(ttlMs / 1000))
         .catch((error: unknown) => {
           this.#storeFailed('set', error)

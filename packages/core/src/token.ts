@@ -2,6 +2,7 @@
  * What kind of token is this (R-B1–R-B3), and its decoded JOSE header and claims. Nothing here
  * verifies anything: it only refuses what cannot be a JWT we could check.
  */
+import { hash } from 'node:crypto'
 import { TokenwardError } from './errors.js'
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/
@@ -59,4 +60,9 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Key of the verified-token and introspection caches: SHA-256, never the token itself. */
+export function hashToken(token: string): string {
+  return hash('sha256', token, 'base64url')
 }

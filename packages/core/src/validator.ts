@@ -3,7 +3,6 @@
  * introspection) and builds the {@link AuthResult}. Every decision lives in the modules it
  * calls; this file only puts them in order.
  */
-import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { audienceList, checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
 import { JWT_CHECKS, type CheckContext, type CheckName } from './checks.js'
@@ -16,7 +15,7 @@ import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
 import { checkOptions, type Config } from './options.js'
 import { checkRequirements, readScopes } from './roles.js'
 import { verifySignature } from './signature.js'
-import { classify, decodeClaims, type Classified } from './token.js'
+import { classify, decodeClaims, hashToken, type Classified } from './token.js'
 import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
 import type { UpstreamContext } from './upstream.js'
 
@@ -71,12 +70,19 @@ export function createValidator(options: ValidatorOptions): Validator {
   return new TokenValidator(checkOptions(options))
 }
 
-interface CachedToken {
-  readonly result: AuthResult
-  readonly exp: number
-  readonly keys: KeySource
-  readonly kid: string | undefined
-}
+/**
+ * A cached verdict on a JWT, by SHA-256 of the token: a verified result (until `exp`, and while
+ * its key stays in the JWKS), or a forged signature (so a flood of them costs a hash each).
+ */
+type Verdict =
+  | {
+      readonly forged: false
+      readonly result: AuthResult
+      readonly exp: number
+      readonly keys: KeySource
+      readonly kid: string | undefined
+    }
+  | { readonly forged: true }
 
 /** One issuer's discovery, keys and introspection endpoint, each resolved on first use. */
 class IssuerState {
@@ -115,7 +121,7 @@ class TokenValidator implements Validator {
   readonly realm: string
   readonly #config: Config
   readonly #issuers: Map<string, IssuerState>
-  readonly #tokens: LRUCache<string, CachedToken> | undefined
+  readonly #tokens: LRUCache<string, Verdict> | undefined
   readonly #introspector: Introspector | undefined
 
   constructor(config: Config) {
@@ -228,8 +234,9 @@ class TokenValidator implements Validator {
       const claims = await this.#introspector.introspect(token, this.#config.issuers[0]!)
       return this.#fromIntrospection(token, claims)
     }
-    const key = this.#tokens === undefined ? undefined : hashToken(token)
-    if (key !== undefined && introspection?.mode !== 'always') {
+    const key =
+      this.#tokens === undefined || introspection?.mode === 'always' ? undefined : hashToken(token)
+    if (key !== undefined) {
       const cached = this.#cachedToken(key)
       if (cached !== undefined) return cached
     }
@@ -241,14 +248,16 @@ class TokenValidator implements Validator {
   }
 
   #cachedToken(key: string): AuthResult | undefined {
-    const entry = this.#tokens!.get(key)
+    const tokens = this.#tokens!
+    const entry = tokens.get(key)
     if (entry === undefined) {
       this.#config.onEvent?.({ type: 'cache_miss', cache: 'token' })
       return undefined
     }
-    const now = Date.now() / 1000
-    if (now >= entry.exp + this.#config.time.clockToleranceSeconds) {
-      this.#tokens!.delete(key)
+    this.#config.onEvent?.({ type: 'cache_hit', cache: 'token' })
+    if (entry.forged) throw new TokenwardError('invalid_signature')
+    if (Date.now() / 1000 >= entry.exp + this.#config.time.clockToleranceSeconds) {
+      tokens.delete(key)
       throw new TokenwardError('token_expired')
     }
     if (
@@ -257,10 +266,9 @@ class TokenValidator implements Validator {
       !entry.keys.hasKid(entry.kid)
     ) {
       // The key left the JWKS: verify again (and fail unless it comes back).
-      this.#tokens!.delete(key)
+      tokens.delete(key)
       return undefined
     }
-    this.#config.onEvent?.({ type: 'cache_hit', cache: 'token' })
     return entry.result
   }
 
@@ -278,13 +286,23 @@ class TokenValidator implements Validator {
     // The checks above established these shapes.
     const issuer = claims.iss as string
     const exp = claims.exp as number
-    const keys = await this.#verifySignature(token, header, issuer)
+    let keys: KeySource
+    try {
+      keys = await this.#verifySignature(token, header, issuer)
+    } catch (error) {
+      if (cacheKey !== undefined && isTokenwardError(error) && error.code === 'invalid_signature') {
+        this.#tokens!.set(cacheKey, FORGED, {
+          ttl: Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000,
+        })
+      }
+      throw error
+    }
     const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
-    if (cacheKey !== undefined && this.#tokens !== undefined) {
+    if (cacheKey !== undefined) {
       const ttlMs = Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
       if (ttlMs > 0) {
         const kid = typeof header.kid === 'string' ? header.kid : undefined
-        this.#tokens.set(cacheKey, { result, exp, keys, kid }, { ttl: ttlMs })
+        this.#tokens!.set(cacheKey, { forged: false, result, exp, keys, kid }, { ttl: ttlMs })
       }
     }
     return result
@@ -412,10 +430,7 @@ class TokenValidator implements Validator {
   }
 }
 
-/** Key of the verified-token and introspection caches: never the token itself. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
-}
+const FORGED: Verdict = Object.freeze({ forged: true })
 
 function buildResult(
   token: string,

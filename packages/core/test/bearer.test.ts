@@ -60,7 +60,7 @@ describe('R-A1 the Bearer scheme (RFC 6750 §2.1)', () => {
     ['Bearer  a b', 'two credentials'],
     ['Bearer abc!def', '"!" is not a b64token character'],
     ['Bearer abc,def', '"," is not a b64token character'],
-    ['Bearer ab"cd', '\'"\' is not a b64token character'],
+    ['Bearer ab"cd', "'\"' is not a b64token character"],
     ['Bearer t\u00f6ken', 'a non-ASCII character'],
     ['Bearer ab=cd', '"=" only as trailing padding'],
     ['Bearer =abc', 'padding without a token'],
@@ -185,7 +185,9 @@ describe('R-A3 more than one Authorization header', () => {
           resolve(answer)
         })
         socket.on('error', reject)
-        socket.end(['GET / HTTP/1.1', 'Host: 127.0.0.1', ...lines, 'Connection: close', '', ''].join('\r\n'))
+        socket.end(
+          ['GET / HTTP/1.1', 'Host: 127.0.0.1', ...lines, 'Connection: close', '', ''].join('\r\n'),
+        )
       })
     }
 

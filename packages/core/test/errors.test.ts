@@ -1,7 +1,7 @@
 // DESIGN "Error codes" and validation-rules.md group L: every code's status, RFC 6750 error and
 // challenge; `toHttpResponse` (R-L6); challenge format and escaping (R-L2, R-L3); descriptions
 // that never carry the token (R-L5).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   ERROR_CODES,
   TokenwardError,
@@ -33,7 +33,7 @@ let otherKey: TestKey
 
 beforeAll(async () => {
   key = await createKey()
-  otherKey = await createKey('RS256', 'key-1')
+  otherKey = await createKey('ES256', 'key-1')
 })
 beforeEach(() => {
   freezeTime()
@@ -118,7 +118,10 @@ describe('DESIGN error codes: status, RFC 6750 error and HTTP response of every 
       jwksUri: `${await refusedUrl()}/jwks`,
       upstreamBackoff: { minSeconds: 5, maxSeconds: 5 },
     })
-    const token = await mint(key, claims({ iat: undefined, exp: Math.floor(Date.now() / 1000) + 60 }))
+    const token = await mint(
+      key,
+      claims({ iat: undefined, exp: Math.floor(Date.now() / 1000) + 60 }),
+    )
     const error = await rejection(validator.validate(token))
     expectFailure(error, 'upstream_unavailable', 503)
     const response = toHttpResponse(error)
@@ -126,7 +129,10 @@ describe('DESIGN error codes: status, RFC 6750 error and HTTP response of every 
     expect(response.headers).not.toHaveProperty('www-authenticate')
     expect(response.headers['retry-after']).toBe('5')
     expect(response.headers['cache-control']).toBe('no-store')
-    expect(response.body).toEqual({ error_description: error.description, code: 'upstream_unavailable' })
+    expect(response.body).toEqual({
+      error_description: error.description,
+      code: 'upstream_unavailable',
+    })
   })
 })
 
@@ -138,8 +144,14 @@ describe('toHttpResponse: anything that is not a TokenwardError is a bare 500', 
     ['undefined', undefined],
     ['null', null],
     ['a number', 42],
-    ['a plain object shaped like an error', { code: 'token_expired', status: 401, message: 'hunter2' }],
-    ['an Error with a known code', Object.assign(new Error('hunter2'), { code: 'token_expired', status: 401 })],
+    [
+      'a plain object shaped like an error',
+      { code: 'token_expired', status: 401, message: 'hunter2' },
+    ],
+    [
+      'an Error with a known code',
+      Object.assign(new Error('hunter2'), { code: 'token_expired', status: 401 }),
+    ],
   ])('%s → 500 {code: internal_error} with no detail', (_, value) => {
     const response = toHttpResponse(value)
     expect(response.status).toBe(500)
@@ -246,44 +258,62 @@ describe('R-L5 descriptions never echo the token', () => {
       () => Promise.resolve({ token: unsigned({ alg: 'none' }, claims({ jti: SECRET })) }),
     ],
     ['invalid_signature', async (_, o) => ({ token: await mint(o, claims({ jti: SECRET })) })],
-    ['unknown_key', async (k) => ({ token: await mint(k, claims({ jti: SECRET }), { kid: 'unknown' }) })],
-    ['token_expired', async (k) => ({ token: await mint(k, claims({ jti: SECRET, exp: NOW - 10 })) })],
-    ['invalid_issuer', async (k) => ({ token: await mint(k, claims({ jti: SECRET, iss: 'https://evil' })) })],
-    ['invalid_audience', async (k) => ({ token: await mint(k, claims({ jti: SECRET, aud: 'other' })) })],
-    ['invalid_token_type', async (k) => ({ token: await mint(k, claims({ jti: SECRET, nonce: 'n' })) })],
+    [
+      'unknown_key',
+      async (k) => ({ token: await mint(k, claims({ jti: SECRET }), { kid: 'unknown' }) }),
+    ],
+    [
+      'token_expired',
+      async (k) => ({ token: await mint(k, claims({ jti: SECRET, exp: NOW - 10 })) }),
+    ],
+    [
+      'invalid_issuer',
+      async (k) => ({ token: await mint(k, claims({ jti: SECRET, iss: 'https://evil' })) }),
+    ],
+    [
+      'invalid_audience',
+      async (k) => ({ token: await mint(k, claims({ jti: SECRET, aud: 'other' })) }),
+    ],
+    [
+      'invalid_token_type',
+      async (k) => ({ token: await mint(k, claims({ jti: SECRET, nonce: 'n' })) }),
+    ],
     [
       'malformed_token',
       async (k) => ({ token: await signRaw(k, { typ: 'JWT' }, `[${JSON.stringify(SECRET)}]`) }),
     ],
   ]
 
-  it.each(scenarios)('%s: not in message, description, challenge, body, logs or events', async (code, make) => {
-    const logged: unknown[] = []
-    const events: TokenwardEvent[] = []
-    const validator = validatorFor(key, {
-      logger: { warn: (...args) => logged.push(args), error: (...args) => logged.push(args) },
-      onEvent: (event) => events.push(event),
-    })
-    const { header, token } = await make(key, otherKey)
-    const error = await rejection(
-      header === undefined ? validator.validate(token) : validator.authenticate(header),
-    )
-    expect(error.code).toBe(code)
-    const response = toHttpResponse(error)
-    const surfaces = [
-      error.message,
-      error.description,
-      error.wwwAuthenticate() ?? '',
-      JSON.stringify(response),
-      JSON.stringify(logged),
-      JSON.stringify(events),
-    ]
-    const parts = [token, ...token.split('.').filter((part) => part.length >= 16), SECRET]
-    for (const surface of surfaces) {
-      for (const part of parts) expect(surface).not.toContain(part)
-    }
-    expect(events).toContainEqual({ type: 'rejected', code })
-  })
+  it.each(scenarios)(
+    '%s: not in message, description, challenge, body, logs or events',
+    async (code, make) => {
+      const logged: unknown[] = []
+      const events: TokenwardEvent[] = []
+      const validator = validatorFor(key, {
+        logger: { warn: (...args) => logged.push(args), error: (...args) => logged.push(args) },
+        onEvent: (event) => events.push(event),
+      })
+      const { header, token } = await make(key, otherKey)
+      const error = await rejection(
+        header === undefined ? validator.validate(token) : validator.authenticate(header),
+      )
+      expect(error.code).toBe(code)
+      const response = toHttpResponse(error)
+      const surfaces = [
+        error.message,
+        error.description,
+        error.wwwAuthenticate() ?? '',
+        JSON.stringify(response),
+        JSON.stringify(logged),
+        JSON.stringify(events),
+      ]
+      const parts = [token, ...token.split('.').filter((part) => part.length >= 16), SECRET]
+      for (const surface of surfaces) {
+        for (const part of parts) expect(surface).not.toContain(part)
+      }
+      expect(events).toContainEqual({ type: 'rejected', code })
+    },
+  )
 
   it('neither for requirement failures (insufficient_scope, insufficient_role)', async () => {
     const validator = validatorFor(key, { roles: 'scope' })

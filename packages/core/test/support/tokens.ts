@@ -32,7 +32,7 @@ export interface TestKey {
   readonly publicJwk: JWK
 }
 
-export async function createKey(alg: JWSAlgorithm = 'RS256', kid = 'key-1'): Promise<TestKey> {
+export async function createKey(alg: JWSAlgorithm = 'ES256', kid = 'key-1'): Promise<TestKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
   const publicJwk = { ...(await exportJWK(publicKey)), kid }
   return { alg, kid, privateKey, publicJwk }
@@ -75,7 +75,10 @@ export function signRaw(
 }
 
 /** `base64url(header).base64url(payload).` with an empty signature (e.g. `alg: none`). */
-export function unsigned(header: Record<string, unknown>, payload: Record<string, unknown>): string {
+export function unsigned(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): string {
   const encode = (value: unknown): string =>
     Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
   return `${encode(header)}.${encode(payload)}.`
