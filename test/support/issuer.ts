@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- ambient module types for oidc-provider
 /// <reference path="./oidc-provider.d.ts" />
 // A real OpenID Provider (`oidc-provider` from npm) started inside the test process on
 // 127.0.0.1, for integration tests of tokenward. Tokens are minted through the provider's real
@@ -144,6 +145,7 @@ export interface TestIssuer {
 // oidc-provider prints notices/warnings through console (unsupported runtime on Node 20, dev
 // defaults, ...). Drop exactly those lines unless TOKENWARD_TEST_OIDC_LOGS=1.
 
+// eslint-disable-next-line no-control-regex -- an ANSI colour prefix is exactly what is matched
 const OIDC_LOG = /^(?:\x1b\[[0-9;]*m)?oidc-provider (?:NOTICE|WARNING):/
 let consoleFiltered = false
 function silenceProviderConsole(): void {
@@ -535,7 +537,10 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
     provider.on('server_error', (_ctx: unknown, error: unknown) => {
       serverErrors.push(error)
     })
-    current = provider.callback()
+    const handle = provider.callback()
+    current = (req, res) => {
+      void handle(req, res)
+    }
     keys = newKeys
   }
   install(keys)

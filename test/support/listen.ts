@@ -28,7 +28,9 @@ export async function listen(handler: http.RequestListener): Promise<Listening> 
     server,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve())
+        server.close(() => {
+          resolve()
+        })
         server.closeAllConnections()
       })
       return closing
