@@ -162,7 +162,12 @@ export class TokenwardError extends Error {
     const info = CODES[code]
     const description =
       options.detail === undefined ? info.description : `${info.description}: ${options.detail}`
+    // A rejected token is an answer, not a fault: no stack trace (it costs more than the checks).
+    // The `cause` of an upstream failure keeps its own.
+    const stackTraceLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(description, options.cause === undefined ? undefined : { cause: options.cause })
+    Error.stackTraceLimit = stackTraceLimit
     this.name = 'TokenwardError'
     this.code = code
     this.status = info.status

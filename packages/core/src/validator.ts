@@ -152,7 +152,10 @@ class TokenValidator implements Validator {
 
   async validate(token: string, requirements?: Requirements): Promise<AuthResult> {
     try {
-      const result = await this.#verify(token)
+      // A cache hit (or a remembered forgery) is answered synchronously: no promise in between.
+      const key = this.#cacheKey(token)
+      const result =
+        (key === undefined ? undefined : this.#cachedToken(key)) ?? (await this.#verify(token, key))
       if (requirements !== undefined) checkRequirements(result, requirements)
       return result
     } catch (error) {
@@ -223,9 +226,19 @@ class TokenValidator implements Validator {
     return state
   }
 
-  async #verify(token: string): Promise<AuthResult> {
+  /** The verified-token cache key, or undefined when the token is not cached (opaque, 'always'). */
+  #cacheKey(token: string): string | undefined {
     this.#checkLength(token)
-    const introspection = this.#config.introspection
+    // Only JWT verdicts are cached; a token with no dot is opaque (the introspection cache's).
+    return this.#tokens === undefined ||
+      this.#config.introspection?.mode === 'always' ||
+      !token.includes('.')
+      ? undefined
+      : hashToken(token)
+  }
+
+  /** Everything past the verified-token cache; `key` is the token's cache key, if cached. */
+  async #verify(token: string, key: string | undefined): Promise<AuthResult> {
     const classified = classify(token)
     if (classified.kind === 'opaque') {
       if (this.#introspector === undefined) {
@@ -234,14 +247,8 @@ class TokenValidator implements Validator {
       const claims = await this.#introspector.introspect(token, this.#config.issuers[0]!)
       return this.#fromIntrospection(token, claims)
     }
-    const key =
-      this.#tokens === undefined || introspection?.mode === 'always' ? undefined : hashToken(token)
-    if (key !== undefined) {
-      const cached = this.#cachedToken(key)
-      if (cached !== undefined) return cached
-    }
     const result = await this.#verifyJwt(token, classified.header, classified.payload, key)
-    if (introspection?.mode !== 'always') return result
+    if (this.#config.introspection?.mode !== 'always') return result
     // The signature and claims hold; only the issuer knows whether the token was revoked.
     const claims = await this.#introspector!.introspect(token, result.issuer)
     return this.#fromIntrospection(token, claims)
@@ -359,7 +366,7 @@ class TokenValidator implements Validator {
     const { classified, claims } = decoded
     if (classified.kind === 'opaque') {
       let result: AuthResult | undefined
-      await run('introspection', async () => (result = await this.#verify(token)))
+      await run('introspection', async () => (result = await this.#verify(token, undefined)))
       if (result !== undefined && requirements !== undefined) {
         const granted = result
         await run('requirements', () => {
