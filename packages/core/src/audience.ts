@@ -35,20 +35,20 @@ export function checkAudience(claims: Claims, policy: AudiencePolicy): readonly 
   const missing = policy.required.find((value) => !aud.includes(value))
   if (missing !== undefined) {
     throw new TokenwardError('invalid_audience', {
-      detail: `required audience "${describeValue(missing)}" is missing`,
+      detail: `required audience ${describeValue(missing)} is missing`,
     })
   }
   const identifies = policy.mode === 'strict' ? policy.isOwn : policy.isTrusted
   if (!aud.some(identifies)) {
     throw new TokenwardError('invalid_audience', {
-      detail: `no trusted audience in "${describeValue(aud.join(' '))}"`,
+      detail: `no trusted audience in ${describeValue(aud.join(' '))}`,
     })
   }
   if (policy.mode === 'strict') {
     const untrusted = aud.find((value) => !policy.isTrusted(value))
     if (untrusted !== undefined) {
       throw new TokenwardError('untrusted_audience', {
-        detail: `"${describeValue(untrusted)}" is not a trusted audience`,
+        detail: `${describeValue(untrusted)} is not a trusted audience`,
       })
     }
     checkStrictParty(claims, aud)
@@ -79,9 +79,7 @@ export function checkAuthorizedParty(
   const party = clientOf(claims)
   if (party === undefined || !allowed.has(party)) {
     const detail =
-      party === undefined
-        ? 'no client_id or azp'
-        : `client "${describeValue(party)}" is not allowed`
+      party === undefined ? 'no client_id or azp' : `client ${describeValue(party)} is not allowed`
     throw new TokenwardError('unauthorized_party', { detail })
   }
 }

@@ -27,7 +27,7 @@ export function normalizeType(typ: string): string {
 export function checkAlgorithm(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const alg = header.alg as string
   if (!policy.algorithms.has(alg)) {
-    throw new TokenwardError('alg_not_allowed', { detail: `"${describeValue(alg)}"` })
+    throw new TokenwardError('alg_not_allowed', { detail: describeValue(alg) })
   }
 }
 
@@ -46,7 +46,7 @@ export function checkType(header: Record<string, unknown>, policy: HeaderPolicy)
   }
   if (!policy.tokenTypes.has(typ === undefined ? '' : normalizeType(typ))) {
     throw new TokenwardError('invalid_token_type', {
-      detail: typ === undefined ? 'typ is missing' : `typ "${describeValue(typ)}"`,
+      detail: typ === undefined ? 'typ is missing' : `typ ${describeValue(typ)}`,
     })
   }
 }
@@ -93,7 +93,7 @@ export function checkTimes(
 export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): string {
   const { iss } = claims
   if (typeof iss !== 'string' || !issuers.has(iss)) {
-    const detail = iss === undefined ? 'no iss claim' : `"${describeValue(iss)}"`
+    const detail = iss === undefined ? 'no iss claim' : describeValue(iss)
     throw new TokenwardError('invalid_issuer', { detail })
   }
   return iss

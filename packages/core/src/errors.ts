@@ -129,8 +129,8 @@ const SCOPE_TOKEN_CHARS = /[^\x21\x23-\x5b\x5d-\x7e]/g
 const MAX_VALUE_LENGTH = 64
 
 /**
- * Reduces a value from a token (an audience, an issuer) to RFC 6750's quoted-string character
- * set and cuts it to 64 characters, so it can be named in a description.
+ * A value from a token (an audience, an issuer) as it may appear in a description: in single
+ * quotes, reduced to RFC 6750's quoted-string character set, cut to 64 characters.
  */
 export function describeValue(value: unknown): string {
   const text =
@@ -138,7 +138,7 @@ export function describeValue(value: unknown): string {
       ? value
       : ((JSON.stringify(value) as string | undefined) ?? typeof value)
   const clean = text.replace(DESCRIPTION_CHARS, ' ')
-  return clean.length > MAX_VALUE_LENGTH ? `${clean.slice(0, MAX_VALUE_LENGTH - 3)}...` : clean
+  return `'${clean.length > MAX_VALUE_LENGTH ? `${clean.slice(0, MAX_VALUE_LENGTH - 3)}...` : clean}'`
 }
 
 /** The one error class tokenward throws for requests; `code` is the stable contract. */

@@ -21,6 +21,7 @@ export {
   type HttpErrorResponse,
   type TokenwardErrorCode,
 } from './errors.js'
+export { resolveValidator, roleRequirements, type RoleOptions } from './adapter.js'
 export { authorizationValues } from './bearer.js'
 export { hashToken } from './token.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'

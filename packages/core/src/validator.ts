@@ -28,8 +28,11 @@ export interface Validator {
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): Promise<AuthResult>
-  /** Checks requirements on an already validated token; throws `insufficient_scope` / `insufficient_role`. */
-  authorize(auth: AuthResult, requirements: Requirements): void
+  /**
+   * Checks requirements on an already validated token; throws `insufficient_scope` /
+   * `insufficient_role`, or `missing_token` when there is none (a guard after optional auth).
+   */
+  authorize(auth: AuthResult | undefined | null, requirements: Requirements): void
   /** Fetches discovery and keys ahead of traffic; rejects with `upstream_unavailable`. */
   warmUp(): Promise<void>
   /** Forgets what is cached about a token (verified JWT, introspection answer). */
@@ -176,8 +179,9 @@ class TokenValidator implements Validator {
     return this.validate(token, requirements)
   }
 
-  authorize(auth: AuthResult, requirements: Requirements): void {
+  authorize(auth: AuthResult | undefined | null, requirements: Requirements): void {
     try {
+      if (auth === undefined || auth === null) throw new TokenwardError('missing_token')
       checkRequirements(auth, requirements)
     } catch (error) {
       throw this.#reject(error)

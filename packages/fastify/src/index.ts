@@ -1,0 +1,138 @@
+/**
+ * @tokenward/fastify: a Fastify 5 plugin over `@tokenward/core`. It reads every `Authorization`
+ * value, asks the core, sets `request.auth` and renders the core's errors; every decision is
+ * the core's.
+ *
+ * @packageDocumentation
+ */
+import {
+  authorizationValues,
+  createValidator,
+  isTokenwardError,
+  roleRequirements,
+  toHttpResponse,
+  type AuthResult,
+  type Requirements,
+  type RoleOptions,
+  type Validator,
+  type ValidatorOptions,
+} from '@tokenward/core'
+import type {
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify'
+import fp from 'fastify-plugin'
+
+export type { RoleOptions } from '@tokenward/core'
+
+/** `fastify.requireRoles('admin')`, `fastify.requireRoles('admin', 'billing', { org })`. */
+export interface RequireRoles {
+  (...roles: string[]): preHandlerAsyncHookHandler
+  (...args: [...roles: string[], options: RoleOptions]): preHandlerAsyncHookHandler
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The validated token; null on routes left unauthenticated, or in optional mode without a token. */
+    auth: AuthResult | null
+  }
+  interface FastifyInstance {
+    /** preHandler requiring every role named; a trailing `{ org }` restricts to that organisation. */
+    requireRoles: RequireRoles
+    /** preHandler requiring every scope named; a 403 names them in the challenge. */
+    requireScopes(...scopes: string[]): preHandlerAsyncHookHandler
+    /** preHandler requiring the core's `Requirements`, e.g. `{ roles: { anyOf: ['a', 'b'] } }`. */
+    requireAuth(requirements: Requirements): preHandlerAsyncHookHandler
+  }
+  interface FastifyContextConfig {
+    /** Authenticate this route (`true`) or leave it alone (`false`); default: the plugin's `global`. */
+    tokenward?: boolean
+  }
+}
+
+/** Options of the plugin besides the validator's. */
+export interface TokenwardFastifyOptions {
+  /** Authenticate every route (default true); with false, only routes with `config: { tokenward: true }`. */
+  readonly global?: boolean
+  /**
+   * Let a request without a bearer token through with `request.auth` null; a bad token is still
+   * rejected, and the guards still answer `missing_token`. Default false.
+   */
+  readonly optional?: boolean
+  /**
+   * Throw the error to Fastify's error handler instead of answering (render it there with the
+   * core's `toHttpResponse(error)`). Default false: the plugin answers with the core's response.
+   */
+  readonly passErrors?: boolean
+}
+
+/** Validator options, or `{ validator }` for a validator you made; plus the plugin's options. */
+export type TokenwardPluginOptions = (ValidatorOptions | { readonly validator: Validator }) &
+  TokenwardFastifyOptions
+
+const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify, options, done) => {
+  const { global = true, optional = false, passErrors = false, ...rest } = options
+  const own = !('validator' in rest)
+  let validator: Validator
+  try {
+    validator = own ? createValidator(withoutRegisterOptions(rest)) : rest.validator
+  } catch (error) {
+    done(error as Error) // a ConfigurationError fails the registration
+    return
+  }
+  if (own) fastify.addHook('onClose', () => validator.close())
+
+  async function fail(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+    if (passErrors) throw error
+    // Not a token problem (a bug, a throwing callback): log it, answer the bare 500.
+    if (!isTokenwardError(error)) request.log.error({ err: error }, 'tokenward: unexpected error')
+    const { status, headers, body } = toHttpResponse(error)
+    return reply.code(status).headers(headers).send(body)
+  }
+
+  function requireAuth(requirements: Requirements): preHandlerAsyncHookHandler {
+    return async function tokenwardGuard(request, reply) {
+      try {
+        validator.authorize(request.auth, requirements)
+      } catch (error) {
+        return fail(error, request, reply)
+      }
+    }
+  }
+
+  fastify.decorateRequest('auth', null)
+  fastify.decorate('requireAuth', requireAuth)
+  fastify.decorate('requireScopes', (...scopes: string[]) => requireAuth({ scopes }))
+  fastify.decorate('requireRoles', ((...args: (string | RoleOptions)[]) =>
+    requireAuth(roleRequirements(args))) as RequireRoles)
+
+  fastify.addHook('onRequest', async function tokenward(request, reply) {
+    if (!(request.routeOptions.config.tokenward ?? global)) return
+    try {
+      request.auth = await validator.authenticate(authorizationValues(request.raw.rawHeaders))
+    } catch (error) {
+      if (optional && isTokenwardError(error) && error.code === 'missing_token') return
+      return fail(error, request, reply)
+    }
+  })
+  done()
+}
+
+/** Fastify hands its own register options to the plugin too; they are not the validator's. */
+function withoutRegisterOptions(options: object): ValidatorOptions {
+  const register = ['prefix', 'logLevel', 'logSerializers']
+  const entries = Object.entries(options).filter(([key]) => !register.includes(key))
+  return Object.fromEntries(entries) as unknown as ValidatorOptions
+}
+
+/**
+ * `fastify.register(tokenward, { issuer, audience })`: authenticates every route in `onRequest`
+ * (see `global`), sets `request.auth` and decorates `requireRoles`, `requireScopes` and
+ * `requireAuth`. A bad option fails the registration.
+ */
+const tokenward = fp(tokenwardPlugin, { fastify: '5.x', name: '@tokenward/fastify' })
+
+export default tokenward
+export { tokenward }
