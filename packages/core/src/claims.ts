@@ -51,11 +51,14 @@ export function checkType(header: Record<string, unknown>, policy: HeaderPolicy)
   }
 }
 
-/** A NumericDate (RFC 7519 §2): a finite, non-negative JSON number. */
+/** Seconds of the latest date JavaScript can represent (ECMA-262 §21.4.1.22). */
+const LATEST_DATE = 8.64e12
+
+/** A NumericDate (RFC 7519 §2): a non-negative JSON number that is a representable date. */
 function numericDate(claims: Claims, name: string): number | undefined {
   const value = claims[name]
   if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  if (typeof value !== 'number' || !(value >= 0 && value <= LATEST_DATE)) {
     throw new TokenwardError('malformed_token', { detail: `${name} is not a NumericDate` })
   }
   return value

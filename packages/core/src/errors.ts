@@ -133,11 +133,9 @@ const MAX_VALUE_LENGTH = 64
  * quotes, reduced to RFC 6750's quoted-string character set, cut to 64 characters.
  */
 export function describeValue(value: unknown): string {
-  const text =
-    typeof value === 'string'
-      ? value
-      : ((JSON.stringify(value) as string | undefined) ?? typeof value)
-  const clean = text.replace(DESCRIPTION_CHARS, ' ')
+  // Only strings are quoted: a structure from a token could be arbitrarily deep.
+  if (typeof value !== 'string') return Array.isArray(value) ? 'a list' : `a ${typeof value}`
+  const clean = value.replace(DESCRIPTION_CHARS, ' ')
   return `'${clean.length > MAX_VALUE_LENGTH ? `${clean.slice(0, MAX_VALUE_LENGTH - 3)}...` : clean}'`
 }
 

@@ -36,21 +36,15 @@ export interface KeySource {
 
 const NO_TOKEN = { payload: '', signature: '' }
 
-/** Maps jose's key-selection errors (by code) to ours; other errors are the caller's. */
+/**
+ * jose's answer when the set has no single key for the header (by code): `unknown_key`.
+ * Any other failure (a set or key that cannot be imported) is the issuer's, not the token's.
+ */
 function keyError(error: unknown): TokenwardError | undefined {
   const code = (error as { code?: unknown } | null)?.code
-  switch (code) {
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return new TokenwardError('unknown_key', { cause: error })
-    case 'ERR_JOSE_NOT_SUPPORTED':
-      return new TokenwardError('alg_not_allowed', { cause: error })
-    case 'ERR_JWKS_INVALID':
-      // A key in the set could not be imported for this algorithm (e.g. a private key).
-      return new TokenwardError('unknown_key', { cause: error })
-    default:
-      return undefined
-  }
+  return code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS'
+    ? new TokenwardError('unknown_key', { cause: error })
+    : undefined
 }
 
 /** A fixed key set given in the options. */
@@ -65,7 +59,8 @@ export class StaticKeys implements KeySource {
     try {
       return await this.#set(header, NO_TOKEN)
     } catch (error) {
-      throw keyError(error) ?? error
+      // Every key was imported at creation (options.ts), so the set can only lack this one.
+      throw keyError(error) ?? new TokenwardError('unknown_key', { cause: error })
     }
   }
 
@@ -177,10 +172,10 @@ export class RemoteKeys implements KeySource {
       const key = await this.#stale.set(header, NO_TOKEN)
       this.context.onEvent?.({ type: 'stale_keys_used', url: this.url })
       return key
-    } catch (error) {
-      // A kid the last good set does not know may be a new key we cannot fetch now: a 503.
-      if (keyError(error)?.code === 'unknown_key') throw unavailable(this.#backoff, cause)
-      throw keyError(error) ?? error
+    } catch {
+      // A kid the last good set does not know may be a new key we cannot fetch now, and a key
+      // that cannot be imported is the issuer's fault: both are a 503.
+      throw unavailable(this.#backoff, cause)
     }
   }
 }

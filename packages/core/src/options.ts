@@ -5,6 +5,7 @@
  * Every option is checked here, once, when the validator is created: a misconfiguration is a
  * `ConfigurationError` naming the option and the fix, never a 401 on the first request.
  */
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import type { JWK } from 'jose'
 import type { AudiencePolicy } from './audience.js'
 import { normalizeType, type HeaderPolicy, type TimePolicy } from './claims.js'
@@ -495,6 +496,11 @@ function checkJwks(options: ValidatorOptions): {
             `jwks.keys[${i}]`,
             `is a private or secret key (has "${member}"): give the public key only`,
           )
+      }
+      try {
+        createPublicKey({ key: key as JsonWebKey, format: 'jwk' })
+      } catch (error) {
+        fail(`jwks.keys[${i}]`, `cannot be imported as a public key (${(error as Error).message})`)
       }
     })
     keys = jwks.keys

@@ -470,9 +470,14 @@ function buildResult(
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const member of Object.values(value)) deepFreeze(member)
+  // Iterative: claims from a signed token may still be nested deeper than the call stack.
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (typeof item === 'object' && item !== null && !Object.isFrozen(item)) {
+      Object.freeze(item)
+      for (const member of Object.values(item)) pending.push(member)
+    }
   }
   return value
 }
