@@ -100,7 +100,7 @@ describe('tokenward inspect', () => {
     ])
     expect(status).toBe(1)
     expect(out).toMatch(
-      /^FAIL {2}audience {5}untrusted_audience \(401\): .*209806276543185153@portal/m,
+      /^FAIL {2}audience {6}untrusted_audience \(401\): .*209806276543185153@portal/m,
     )
     expect(out).toContain(
       `fix: add ${APP2} to audience.trusted (--audience), or use lenient mode with required: [${PROJECT}]`,
@@ -126,6 +126,26 @@ describe('tokenward inspect', () => {
     )
   })
 
+  it("tells another project's id from a sibling app's client id", async () => {
+    const { token } = await issuer.issueToken(
+      zitadelShape({ projectId: '252855756087375358', clientIds: [APP1], clientId: APP1 }),
+    )
+    const { status, out } = await run([
+      'inspect',
+      token,
+      '--issuer',
+      issuer.issuer,
+      '--audience',
+      APP1,
+      '--required',
+      APP1,
+      '--strict',
+    ])
+    expect(status).toBe(1)
+    expect(out).toContain("fix: 252855756087375358 is another project's id")
+    expect(out).toContain(`ask for a token for ${APP1} only`)
+  })
+
   it('explains a missing role', async () => {
     const { token } = await zitadelToken({ reader: { [ORG]: 'acme.example' } })
     const { status, out } = await run([
@@ -141,7 +161,7 @@ describe('tokenward inspect', () => {
       'admin',
     ])
     expect(status).toBe(1)
-    expect(out).toMatch(/^FAIL {2}requirements {1}insufficient_role \(403\)/m)
+    expect(out).toMatch(/^FAIL {2}requirements {2}insufficient_role \(403\)/m)
     expect(out).toContain('grant the role to the user in ZITADEL')
   })
 
@@ -160,7 +180,7 @@ describe('tokenward inspect', () => {
       ])
       expect(status).toBe(2)
       expect(out).toMatch(/^pass {2}audience/m)
-      expect(out).toMatch(/^FAIL {2}signature {4}upstream_unavailable \(503\)/m)
+      expect(out).toMatch(/^FAIL {2}signature {5}upstream_unavailable \(503\)/m)
     } finally {
       await down.close()
     }
@@ -171,7 +191,7 @@ describe('tokenward inspect', () => {
     const url = await refusedUrl()
     const { status, out } = await run(['inspect', token, '--issuer', url, '--audience', PROJECT])
     expect(status).toBe(1)
-    expect(out).toMatch(/^FAIL {2}issuer {7}invalid_issuer/m)
+    expect(out).toMatch(/^FAIL {2}issuer {8}invalid_issuer/m)
     expect(out).toContain(`--issuer must equal iss exactly (no trailing slash): "${issuer.issuer}"`)
   })
 

@@ -43,10 +43,21 @@ export function hintFor(code: TokenwardErrorCode, context: HintContext): string 
         (value) => !context.trusted.includes(value) && !context.required.includes(value),
       )
       const first = untrusted[0] ?? '<value>'
-      const projectId = aud.find((value) => /^\d+$/.test(value))
+      const own =
+        context.required[0] ??
+        aud.find((value) => /^\d+$/.test(value) && context.trusted.includes(value)) ??
+        '<your project id>'
+      if (zitadel && /^\d+$/.test(first)) {
+        // A bare number in a ZITADEL aud is a project id: the caller asked for another project.
+        return (
+          `${short(first)} is another project's id: the client asked for that project's audience ` +
+          `too (scope urn:zitadel:iam:org:project:id:${short(first)}:aud). Trust it only if tokens ` +
+          `for that project may call this API; else keep strict and ask for a token for ${own} only`
+        )
+      }
       return (
         `add ${short(first)} to audience.trusted (--audience), or use lenient mode with ` +
-        `required: [${projectId ?? '<your project id>'}]` +
+        `required: [${own}]` +
         (zitadel ? ' (ZITADEL puts every app client id of the project in aud)' : '')
       )
     }

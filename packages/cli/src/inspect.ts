@@ -284,12 +284,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   if (lines.length > 0) lines.push('')
   for (const step of steps) {
     const mark = step.ok ? paint(32, 'pass') : paint(31, 'FAIL')
-    const name = step.check.padEnd(13)
+    const name = step.check.padEnd(14)
     if (step.ok) {
       lines.push(`${mark}  ${name}${step.found}`)
     } else {
       lines.push(`${mark}  ${name}${step.code} (${step.status}): ${step.description}`)
-      if (step.hint !== undefined) lines.push(`      ${' '.repeat(13)}fix: ${step.hint}`)
+      if (step.hint !== undefined) lines.push(`      ${' '.repeat(14)}fix: ${step.hint}`)
     }
   }
   const failed = steps.find((step): step is Extract<StepLine, { ok: false }> => !step.ok)

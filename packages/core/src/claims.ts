@@ -41,8 +41,9 @@ export function checkCritical(header: Record<string, unknown>): void {
 /** R-C3: the header `typ` is one of the accepted token types. */
 export function checkType(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const { typ } = header
-  if (typ !== undefined && typeof typ !== 'string') {
-    throw new TokenwardError('invalid_token_type', { detail: 'typ is not a string' })
+  if (typ !== undefined && (typeof typ !== 'string' || typ === '')) {
+    // An empty typ is not an absent one: only a missing member stands for "no type".
+    throw new TokenwardError('invalid_token_type', { detail: 'typ is not a type name' })
   }
   if (!policy.tokenTypes.has(typ === undefined ? '' : normalizeType(typ))) {
     throw new TokenwardError('invalid_token_type', {

@@ -42,8 +42,8 @@ export class Discovery {
   }
 
   async #fetch(): Promise<IssuerMetadata> {
-    const oidcUrl = `${this.issuer}/.well-known/openid-configuration`
-    let url = oidcUrl
+    // OIDC Discovery §4.1: a terminating "/" of the issuer is removed before appending.
+    let url = `${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
     try {
       let response = await requestJson(
         this.context.fetch,
@@ -102,6 +102,6 @@ const ACCEPT = { accept: 'application/json' }
 /** RFC 8414 §3.1: the well-known suffix goes between the host and the issuer's path. */
 function rfc8414Url(issuer: string): string {
   const parsed = new URL(issuer)
-  const path = parsed.pathname === '/' ? '' : parsed.pathname
+  const path = parsed.pathname.replace(/\/$/, '')
   return `${parsed.origin}/.well-known/oauth-authorization-server${path}`
 }

@@ -337,9 +337,13 @@ function checkAudienceOption(
         )
   const trusted = spec.trusted
   let isTrusted: (aud: string) => boolean
+  const requiredSet = new Set(required)
   if (typeof trusted === 'function') {
-    isTrusted = (aud) => trusted(aud)
+    // OWN ⊆ TRUSTED (validation-rules §3.1): a required value is trusted whatever the predicate says.
+    isTrusted = (aud) => requiredSet.has(aud) || trusted(aud)
   } else {
+    if (trusted === '')
+      fail(raw === '' ? 'audience' : 'audience.trusted', 'must not be an empty string')
     const list =
       typeof trusted === 'string'
         ? [trusted]
@@ -358,7 +362,6 @@ function checkAudienceOption(
       )
     }
   }
-  const requiredSet = new Set(required)
   return {
     mode,
     isTrusted,

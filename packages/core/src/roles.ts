@@ -46,8 +46,23 @@ function zitadelRoles(projectIds: readonly string[], trustGeneric: boolean): Rol
   return (claims, source) => {
     const maps = claimNames.map((name) => claims[name])
     if (trustGeneric || source === 'introspection') maps.push(claims[ZITADEL_GENERIC_CLAIM])
-    return mergeRoleMaps(maps.map(toRoleMap))
+    return mergeRoleMaps(maps.map(zitadelRoleMap))
   }
+}
+
+/** R-H2: ZITADEL's `{ role: { orgId: domain } }`; any other shape grants nothing. */
+function zitadelRoleMap(value: unknown): RoleMap {
+  const roles: Record<string, readonly string[]> = Object.create(null) as Record<
+    string,
+    readonly string[]
+  >
+  if (!isObject(value)) return roles
+  for (const [role, orgs] of Object.entries(value)) {
+    if (isObject(orgs) && Object.values(orgs).every((domain) => typeof domain === 'string')) {
+      roles[role] = Object.keys(orgs)
+    }
+  }
+  return roles
 }
 
 /** Keycloak: realm roles, plus client roles (`client:role`, or unprefixed for `clientIds`). */

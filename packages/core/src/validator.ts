@@ -81,7 +81,6 @@ type Verdict =
   | {
       readonly forged: false
       readonly result: AuthResult
-      readonly exp: number
       readonly keys: KeySource
       readonly kid: string | undefined
     }
@@ -267,9 +266,12 @@ class TokenValidator implements Validator {
     }
     this.#config.onEvent?.({ type: 'cache_hit', cache: 'token' })
     if (entry.forged) throw new TokenwardError('invalid_signature')
-    if (Date.now() / 1000 >= entry.exp + this.#config.time.clockToleranceSeconds) {
+    try {
+      // Time moves on: the lifetime checks of first sight again (exp, maxTokenAgeSeconds).
+      checkTimes(entry.result.claims, this.#config.time, Date.now() / 1000, true)
+    } catch (error) {
       tokens.delete(key)
-      throw new TokenwardError('token_expired')
+      throw error
     }
     if (
       entry.kid !== undefined &&
@@ -313,7 +315,7 @@ class TokenValidator implements Validator {
       const ttlMs = Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
       if (ttlMs > 0) {
         const kid = typeof header.kid === 'string' ? header.kid : undefined
-        this.#tokens!.set(cacheKey, { forged: false, result, exp, keys, kid }, { ttl: ttlMs })
+        this.#tokens!.set(cacheKey, { forged: false, result, keys, kid }, { ttl: ttlMs })
       }
     }
     return result

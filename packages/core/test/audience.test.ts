@@ -153,10 +153,26 @@ const TV_A: readonly {
   },
 ]
 
+/** A row as the spec writes it: P, C1 and C2 by name. */
+function title({ row, aud, other, trusted, lenient, strict }: (typeof TV_A)[number]): string {
+  const names: Record<string, string> = { [P]: 'P', [C1]: 'C1', [C2]: 'C2' }
+  const show = (value: unknown): string =>
+    Array.isArray(value)
+      ? `[${value.map(show).join(',')}]`
+      : typeof value === 'string'
+        ? (names[value] ?? JSON.stringify(value))
+        : String(value)
+  const claimsText =
+    Object.entries(other)
+      .map(([name, value]) => `${name}:${show(value)}`)
+      .join(', ') || 'no client_id, no azp'
+  return `${row}: aud ${show(aud)}, ${claimsText}, TRUSTED {${trusted.map(show).join(',')}} → lenient ${lenient}, strict ${strict}`
+}
+
 describe('Part 3.5 decision table (TV-A)', () => {
-  it.each(TV_A)(
-    '$row: aud $aud, $other, trusted $trusted → lenient $lenient, strict $strict',
-    async ({ aud, other, trusted, lenient, strict }) => {
+  it.each(TV_A.map((row) => [title(row), row] as const))(
+    '%s',
+    async (_, { aud, other, trusted, lenient, strict }) => {
       const payload = { aud, ...other }
       await expectOutcome(lenient, payload, { trusted, mode: 'lenient' })
       const own = trusted.includes(P) ? { required: [P] } : {}
@@ -235,10 +251,7 @@ describe('R-F2 audience.required', () => {
     )
   })
 
-  // BUG: options.ts checkAudienceOption adds `required` to the trusted set only for a list; with
-  // a predicate `isTrusted` ignores `required`, so strict mode rejects the API's own id as
-  // untrusted (§3.1 OWN ⊆ TRUSTED; §5.2 "required: [projectId] plus a predicate").
-  it.fails('a required value counts as trusted with a predicate too (strict)', async () => {
+  it('a required value counts as trusted with a predicate too (strict)', async () => {
     await expectOutcome(
       accept,
       { aud: [C1, C2, P], client_id: C1 },
@@ -282,13 +295,13 @@ describe('§5.2 audience.trusted as a predicate', () => {
 
 describe('R-F3 authorizedParties on client_id ?? azp', () => {
   const audience = { trusted: [P] }
-  it.each<[string, Record<string, unknown>, string]>([
-    ['client_id allowed', { client_id: C1 }, accept],
-    ['azp allowed (no client_id)', { azp: C1 }, accept],
-    ['client_id not allowed', { client_id: C2 }, 'unauthorized_party'],
-    ['client_id decides over an allowed azp', { client_id: C2, azp: C1 }, 'unauthorized_party'],
-    ['neither client_id nor azp', {}, 'unauthorized_party'],
-  ])('%s → %s (both modes)', async (_, other, outcome) => {
+  it.each<[string, string, Record<string, unknown>]>([
+    ['client_id allowed', accept, { client_id: C1 }],
+    ['azp allowed (no client_id)', accept, { azp: C1 }],
+    ['client_id not allowed', 'unauthorized_party', { client_id: C2 }],
+    ['client_id decides over an allowed azp', 'unauthorized_party', { client_id: C2, azp: C1 }],
+    ['neither client_id nor azp', 'unauthorized_party', {}],
+  ])('%s → %s (both modes)', async (_, outcome, other) => {
     for (const mode of ['lenient', 'strict'] as const) {
       await expectOutcome(
         outcome,
