@@ -29,7 +29,8 @@ export type VerificationKey = Awaited<ReturnType<LocalSet>>
 
 /** A source of verification keys for one issuer. */
 export interface KeySource {
-  getKey(header: JWSHeaderParameters): Promise<VerificationKey>
+  /** The key for this header; synchronous when jose already chose it for the current set. */
+  getKey(header: JWSHeaderParameters): VerificationKey | Promise<VerificationKey>
   /** Fetches the set ahead of traffic; rejects with `upstream_unavailable`. */
   warmUp(): Promise<void>
 }
@@ -47,6 +48,37 @@ function keyError(error: unknown): TokenwardError | undefined {
     : undefined
 }
 
+/**
+ * jose's choices of key by (alg, kid), for one snapshot of the set: the same header against the
+ * same set selects the same key, so asking jose again only costs time. A new set starts afresh.
+ */
+class Chosen {
+  #snapshot: unknown
+  #keys = new Map<string, VerificationKey>()
+
+  get(snapshot: unknown, header: JWSHeaderParameters): VerificationKey | undefined {
+    const key = choiceKey(header)
+    return snapshot === this.#snapshot && key !== undefined ? this.#keys.get(key) : undefined
+  }
+
+  remember(snapshot: unknown, header: JWSHeaderParameters, chosen: VerificationKey): void {
+    const key = choiceKey(header)
+    if (key === undefined) return
+    if (snapshot !== this.#snapshot) {
+      this.#snapshot = snapshot
+      this.#keys = new Map()
+    }
+    this.#keys.set(key, chosen)
+  }
+}
+
+/** An absent `kid`, an empty one and any string differ; a `kid` of another type is never remembered. */
+function choiceKey(header: JWSHeaderParameters): string | undefined {
+  const { alg, kid } = header as { alg?: unknown; kid?: unknown }
+  if (typeof alg !== 'string' || (kid !== undefined && typeof kid !== 'string')) return undefined
+  return kid === undefined ? `${alg}\u0001` : `${alg}\u0000${kid}`
+}
+
 /** A fixed key set given in the options. */
 export class StaticKeys implements KeySource {
   readonly #set: LocalSet
@@ -55,9 +87,17 @@ export class StaticKeys implements KeySource {
     this.#set = createLocalJWKSet({ keys: [...keys] })
   }
 
-  async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
+  readonly #chosen = new Chosen()
+
+  getKey(header: JWSHeaderParameters): VerificationKey | Promise<VerificationKey> {
+    return this.#chosen.get(this.#set, header) ?? this.#choose(header)
+  }
+
+  async #choose(header: JWSHeaderParameters): Promise<VerificationKey> {
     try {
-      return await this.#set(header, NO_TOKEN)
+      const key = await this.#set(header, NO_TOKEN)
+      this.#chosen.remember(this.#set, header, key)
+      return key
     } catch (error) {
       // Every key was imported at creation (options.ts), so the set can only lack this one.
       throw keyError(error) ?? new TokenwardError('unknown_key', { cause: error })
@@ -99,11 +139,20 @@ export class RemoteKeys implements KeySource {
     })
   }
 
-  async getKey(header: JWSHeaderParameters): Promise<VerificationKey> {
+  readonly #chosen = new Chosen()
+
+  getKey(header: JWSHeaderParameters): VerificationKey | Promise<VerificationKey> {
+    // While the set is fresh, a (alg, kid) jose chose before needs no trip through jose.
+    const known = this.#remote.fresh ? this.#chosen.get(this.#cache.jwks, header) : undefined
+    return known ?? this.#choose(header)
+  }
+
+  async #choose(header: JWSHeaderParameters): Promise<VerificationKey> {
     if (this.#backoff.remainingSeconds() > 0) return this.#fromStale(header, undefined)
     try {
       const key = await this.#remote(header, NO_TOKEN)
       this.#backoff.succeeded()
+      this.#chosen.remember(this.#cache.jwks, header, key)
       return key
     } catch (error) {
       const mapped = keyError(error)

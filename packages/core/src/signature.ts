@@ -79,17 +79,17 @@ function fastPath(
   return { params, keyObject }
 }
 
-/** Verifies the compact JWS `token` (already classified) with `key`; throws `invalid_signature`. */
-export async function verifySignature(
+/**
+ * Verifies the compact JWS `token` (already classified) with `key`; throws `invalid_signature`.
+ * Synchronous on the node:crypto path; a promise only when jose decides.
+ */
+export function verifySignature(
   token: string,
   alg: string,
   key: VerificationKey,
-): Promise<void> {
+): void | Promise<void> {
   const fast = fastPath(alg, key)
-  if (fast === undefined) {
-    await verifyWithJose(token, alg, key)
-    return
-  }
+  if (fast === undefined) return verifyWithJose(token, alg, key)
   const dot = token.lastIndexOf('.')
   const signature = Buffer.from(token.slice(dot + 1), 'base64url')
   const input = Buffer.from(token.slice(0, dot), 'ascii')

@@ -101,6 +101,11 @@ class IssuerState {
     else if (config.jwksUri !== undefined) this.#keys = this.#remote(config.jwksUri)
   }
 
+  /** The key source once known (static, configured, or discovered). */
+  get resolved(): KeySource | undefined {
+    return this.#keys
+  }
+
   async keys(): Promise<KeySource> {
     if (this.#keys !== undefined) return this.#keys
     const metadata = await this.discovery.get()
@@ -322,14 +327,31 @@ class TokenValidator implements Validator {
   }
 
   /** R-D1: the signature verifies with the issuer's key for the header's `kid` and `alg`. */
-  async #verifySignature(
+  #verifySignature(
     token: string,
     header: Record<string, unknown>,
     issuer: string,
-  ): Promise<KeySource> {
-    const keys = await this.#issuer(issuer).keys()
-    await verifySignature(token, header.alg as string, await keys.getKey(header))
-    return keys
+  ): KeySource | Promise<KeySource> {
+    const state = this.#issuer(issuer)
+    const keys = state.resolved
+    if (keys === undefined)
+      return state.keys().then((source) => this.#checkWith(source, token, header))
+    return this.#checkWith(keys, token, header)
+  }
+
+  /** Synchronous when the key is known and node:crypto verifies: the common case. */
+  #checkWith(
+    keys: KeySource,
+    token: string,
+    header: Record<string, unknown>,
+  ): KeySource | Promise<KeySource> {
+    const alg = header.alg as string
+    const key = keys.getKey(header)
+    const verified =
+      key instanceof Promise
+        ? key.then((k) => verifySignature(token, alg, k))
+        : verifySignature(token, alg, key)
+    return verified === undefined ? keys : verified.then(() => keys)
   }
 
   async inspect(token: string, requirements?: Requirements): Promise<Inspection> {
