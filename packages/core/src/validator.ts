@@ -161,8 +161,12 @@ class TokenValidator implements Validator {
     try {
       // A cache hit (or a remembered forgery) is answered synchronously: no promise in between.
       const key = this.#cacheKey(token)
-      const result =
-        (key === undefined ? undefined : this.#cachedToken(key)) ?? (await this.#verify(token, key))
+      let result = key === undefined ? undefined : this.#cachedToken(key)
+      if (result === undefined) {
+        // Awaited only when something was fetched: a known key verifies synchronously.
+        const verified = this.#verify(token, key)
+        result = verified instanceof Promise ? await verified : verified
+      }
       if (requirements !== undefined) checkRequirements(result, requirements)
       return result
     } catch (error) {
@@ -246,20 +250,18 @@ class TokenValidator implements Validator {
   }
 
   /** Everything past the verified-token cache; `key` is the token's cache key, if cached. */
-  async #verify(token: string, key: string | undefined): Promise<AuthResult> {
+  #verify(token: string, key: string | undefined): AuthResult | Promise<AuthResult> {
     const classified = classify(token)
     if (classified.kind === 'opaque') {
       if (this.#introspector === undefined) {
         throw new TokenwardError('malformed_token', { detail: 'not a JWT' })
       }
-      const claims = await this.#introspector.introspect(token, this.#config.issuers[0]!)
-      return this.#fromIntrospection(token, claims)
+      return this.#introspected(token, this.#config.issuers[0]!)
     }
-    const result = await this.#verifyJwt(token, classified.header, classified.payload, key)
+    const result = this.#verifyJwt(token, classified.header, classified.payload, key)
     if (this.#config.introspection?.mode !== 'always') return result
     // The signature and claims hold; only the issuer knows whether the token was revoked.
-    const claims = await this.#introspector!.introspect(token, result.issuer)
-    return this.#fromIntrospection(token, claims)
+    return Promise.resolve(result).then((verified) => this.#introspected(token, verified.issuer))
   }
 
   #cachedToken(key: string): AuthResult | undefined {
@@ -290,12 +292,16 @@ class TokenValidator implements Validator {
     return entry.result
   }
 
-  async #verifyJwt(
+  async #introspected(token: string, issuer: string): Promise<AuthResult> {
+    return this.#fromIntrospection(token, await this.#introspector!.introspect(token, issuer))
+  }
+
+  #verifyJwt(
     token: string,
-    header: Record<string, unknown>,
+    header: Readonly<Record<string, unknown>>,
     payload: string,
     cacheKey: string | undefined,
-  ): Promise<AuthResult> {
+  ): AuthResult | Promise<AuthResult> {
     const config = this.#config
     const claims = decodeClaims(payload)
     const now = Date.now() / 1000
@@ -304,26 +310,29 @@ class TokenValidator implements Validator {
     // The checks above established these shapes.
     const issuer = claims.iss as string
     const exp = claims.exp as number
-    let keys: KeySource
-    try {
-      keys = await this.#verifySignature(token, header, issuer)
-    } catch (error) {
-      if (cacheKey !== undefined && isTokenwardError(error) && error.code === 'invalid_signature') {
-        this.#tokens!.set(cacheKey, FORGED, {
-          ttl: Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000,
-        })
+    const ttlMs =
+      cacheKey === undefined ? 0 : Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
+    const forged = (error: unknown): never => {
+      if (ttlMs > 0 && isTokenwardError(error) && error.code === 'invalid_signature') {
+        this.#tokens!.set(cacheKey!, FORGED, { ttl: ttlMs })
       }
       throw error
     }
-    const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
-    if (cacheKey !== undefined) {
-      const ttlMs = Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
+    const accept = (keys: KeySource): AuthResult => {
+      const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
       if (ttlMs > 0) {
         const kid = typeof header.kid === 'string' ? header.kid : undefined
-        this.#tokens!.set(cacheKey, { forged: false, result, keys, kid }, { ttl: ttlMs })
+        this.#tokens!.set(cacheKey!, { forged: false, result, keys, kid }, { ttl: ttlMs })
       }
+      return result
     }
-    return result
+    let keys: KeySource | Promise<KeySource>
+    try {
+      keys = this.#verifySignature(token, header, issuer)
+    } catch (error) {
+      return forged(error)
+    }
+    return keys instanceof Promise ? keys.then(accept, forged) : accept(keys)
   }
 
   /** R-D1: the signature verifies with the issuer's key for the header's `kid` and `alg`. */
