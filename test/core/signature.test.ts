@@ -149,7 +149,7 @@ beforeAll(async () => {
   })
 })
 
-async function verdict(run: () => Promise<void>): Promise<string> {
+async function verdict(run: () => void | Promise<void>): Promise<string> {
   try {
     await run()
     return 'valid'

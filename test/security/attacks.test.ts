@@ -1310,7 +1310,7 @@ describe('differential: node:crypto fast path vs jose, over the corpus', () => {
   ])
   const keySet = createLocalJWKSet({ keys: TRUSTED_JWKS })
 
-  async function verdict(run: () => Promise<void>): Promise<string> {
+  async function verdict(run: () => void | Promise<void>): Promise<string> {
     const result = await outcome(run)
     const v = verdictOf(result)
     return typeof v === 'string' ? v : v.code

@@ -21,7 +21,7 @@ import type {
   ZitadelKeyFile,
 } from './types.js'
 
-export const ASYMMETRIC_ALGORITHMS: readonly JwsAlgorithm[] = [
+const ASYMMETRIC_ALGORITHMS: readonly JwsAlgorithm[] = [
   'RS256',
   'RS384',
   'RS512',
@@ -34,7 +34,7 @@ export const ASYMMETRIC_ALGORITHMS: readonly JwsAlgorithm[] = [
   'EdDSA',
 ]
 
-export const DEFAULT_TOKEN_TYPES: readonly (string | null)[] = [
+const DEFAULT_TOKEN_TYPES: readonly (string | null)[] = [
   'JWT',
   'at+jwt',
   'application/at+jwt',

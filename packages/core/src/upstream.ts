@@ -6,7 +6,7 @@ import { TokenwardError } from './errors.js'
 import type { Logger, TokenwardEvent } from './types.js'
 
 /** Largest discovery, JWKS or introspection body read, bytes. */
-export const MAX_RESPONSE_BYTES = 512 * 1024
+const MAX_RESPONSE_BYTES = 512 * 1024
 
 /** Why an upstream answer was not usable; kept as the `cause` of `upstream_unavailable`. */
 export class UpstreamFailure extends Error {
