@@ -1311,7 +1311,9 @@ describe('differential: node:crypto fast path vs jose, over the corpus', () => {
   const keySet = createLocalJWKSet({ keys: TRUSTED_JWKS })
 
   async function verdict(run: () => void | Promise<void>): Promise<string> {
-    const result = await outcome(run)
+    const result = await outcome(async () => {
+      await run()
+    })
     const v = verdictOf(result)
     return typeof v === 'string' ? v : v.code
   }
