@@ -1,0 +1,347 @@
+/* global URL */
+// The contenders: each is one HTTP server with one JSON route, `GET /` → `{ ok: true }`, behind
+// one bearer-token check. Every check demands RS256, the issuer and the audience; keys come from
+// the local issuer's JWKS (fetched, never given), except where a contender says otherwise.
+//
+// This module is imported by the driver (metadata only: nothing heavy is loaded at import time)
+// and by servers/server.mjs, which calls `create()` in the server process.
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const packagesDir = new URL('../../packages/', import.meta.url)
+
+/** A tokenward adapter package: where its build is, and whether it exists yet. */
+export function adapterStatus(name) {
+  const dist = new URL(`${name}/dist/index.js`, packagesDir)
+  const src = new URL(`${name}/src/index.ts`, packagesDir)
+  if (existsSync(dist)) return { ok: true, url: dist.href }
+  if (existsSync(src)) {
+    return { ok: false, reason: `packages/${name} is not built (run \`pnpm build\`)` }
+  }
+  return { ok: false, reason: `packages/${name} does not exist yet` }
+}
+
+/** Validator options of the tokenward contenders, per scenario. */
+function tokenwardOptions(env, scenario) {
+  const options = { issuer: env.issuer, audience: env.audience, algorithms: ['RS256'] }
+  if (scenario === 'opaque') {
+    // The endpoint comes from discovery; answers are cached (tokenward's default LRU).
+    return {
+      ...options,
+      introspection: {
+        auth: {
+          method: 'client_secret_basic',
+          clientId: 'bench-api',
+          clientSecret: 'bench-secret',
+        },
+      },
+    }
+  }
+  return options
+}
+
+function bearer(header) {
+  if (typeof header !== 'string' || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
+  return header.slice(7).trim()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frameworks, each with the same trivial route.
+
+async function expressApp(install) {
+  const { default: express } = await import('express')
+  const app = express()
+  app.disable('x-powered-by')
+  app.disable('etag')
+  await install?.(app)
+  app.get('/', (_req, res) => {
+    res.json({ ok: true })
+  })
+  // What any real app has: errors rendered as JSON, never logged per request (Express's default
+  // handler writes every error's stack to stderr, which would measure the terminal).
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express needs four parameters
+  app.use((err, _req, res, _next) => {
+    const status = err.status ?? err.statusCode ?? 500
+    if (err.headers !== undefined && typeof err.headers === 'object') res.set(err.headers)
+    res.status(status).json({ error: err.code ?? err.name ?? 'error' })
+  })
+  return {
+    listen: () =>
+      new Promise((resolve) => {
+        const server = app.listen(0, '127.0.0.1', () => resolve(server))
+      }),
+  }
+}
+
+async function koaApp(install) {
+  const { default: Koa } = await import('koa')
+  const app = new Koa()
+  app.silent = true
+  await install?.(app)
+  app.use((ctx) => {
+    if (ctx.method === 'GET' && ctx.path === '/') ctx.body = { ok: true }
+  })
+  return {
+    listen: () =>
+      new Promise((resolve) => {
+        const server = app.listen(0, '127.0.0.1', () => resolve(server))
+      }),
+  }
+}
+
+async function fastifyApp(install) {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify({ logger: false })
+  await install?.(app)
+  app.get('/', async () => ({ ok: true }))
+  await app.ready()
+  return {
+    listen: async () => {
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      return app.server
+    },
+  }
+}
+
+const FRAMEWORKS = { express: expressApp, koa: koaApp, fastify: fastifyApp }
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * name → { framework, label, tokenward?, optIn?, available(), install(app, env, scenario) }.
+ * `optIn` contenders run only when named in BENCH_CONTENDERS.
+ */
+export const CONTENDERS = {
+  'express-bare': {
+    framework: 'express',
+    label: 'express (no auth)',
+    bare: true,
+  },
+  'koa-bare': {
+    framework: 'koa',
+    label: 'koa (no auth)',
+    bare: true,
+  },
+  'fastify-bare': {
+    framework: 'fastify',
+    label: 'fastify (no auth)',
+    bare: true,
+  },
+
+  'express-tokenward': {
+    framework: 'express',
+    label: 'express + @tokenward/express',
+    tokenward: 'express',
+    async install(app, env, scenario) {
+      const { tokenward } = await import(adapterStatus('express').url)
+      app.use(tokenward(tokenwardOptions(env, scenario)))
+    },
+  },
+  'koa-tokenward': {
+    framework: 'koa',
+    label: 'koa + @tokenward/koa',
+    tokenward: 'koa',
+    async install(app, env, scenario) {
+      const { tokenward } = await import(adapterStatus('koa').url)
+      app.use(tokenward(tokenwardOptions(env, scenario)))
+    },
+  },
+  'fastify-tokenward': {
+    framework: 'fastify',
+    label: 'fastify + @tokenward/fastify',
+    tokenward: 'fastify',
+    async install(app, env, scenario) {
+      const { default: plugin } = await import(adapterStatus('fastify').url)
+      await app.register(plugin, tokenwardOptions(env, scenario))
+    },
+  },
+
+  'express-async-noop': {
+    framework: 'express',
+    label: 'express + a middleware that only calls next() from a promise',
+    optIn: true,
+    // For diagnosis: what any promise-based Express middleware pays before doing any work.
+    async install(app) {
+      app.use((_req, _res, next) => {
+        Promise.resolve().then(() => next())
+      })
+    },
+  },
+  'express-tokenward-core': {
+    framework: 'express',
+    label: 'express + @tokenward/core in a hand-written middleware',
+    optIn: true,
+    // For diagnosis: the core without the adapter, in the same middleware shape as express-jose.
+    async install(app, env, scenario) {
+      const { createValidator } = await import('@tokenward/core')
+      const validator = createValidator(tokenwardOptions(env, scenario))
+      app.use((req, res, next) => {
+        const token = bearer(req.headers.authorization)
+        if (token === undefined) {
+          res.status(401).json({ error: 'invalid_request' })
+          return
+        }
+        validator.validate(token).then(
+          (auth) => {
+            req.auth = auth
+            next()
+          },
+          () => {
+            res.status(401).json({ error: 'invalid_token' })
+          },
+        )
+      })
+    },
+  },
+  'express-jose': {
+    framework: 'express',
+    label: 'express + jose jwtVerify (createRemoteJWKSet)',
+    async install(app, env) {
+      const { createRemoteJWKSet, jwtVerify } = await import('jose')
+      const jwks = createRemoteJWKSet(new URL(env.jwksUri))
+      const options = { issuer: env.issuer, audience: env.audience, algorithms: ['RS256'] }
+      app.use((req, res, next) => {
+        const token = bearer(req.headers.authorization)
+        if (token === undefined) {
+          res.status(401).json({ error: 'invalid_request' })
+          return
+        }
+        jwtVerify(token, jwks, options).then(
+          ({ payload }) => {
+            req.auth = payload
+            next()
+          },
+          () => {
+            res.status(401).json({ error: 'invalid_token' })
+          },
+        )
+      })
+    },
+  },
+  'express-fast-jwt-static': {
+    framework: 'express',
+    label: 'express + fast-jwt, static PEM key',
+    optIn: true,
+    // For diagnosis: a synchronous verifier (node:crypto on the main thread, like tokenward's)
+    // in the same middleware shape as express-jose.
+    async install(app, env) {
+      const { createVerifier } = await import('fast-jwt')
+      const verify = createVerifier({
+        key: env.publicKeyPem,
+        algorithms: ['RS256'],
+        allowedIss: env.issuer,
+        allowedAud: env.audience,
+      })
+      app.use((req, res, next) => {
+        const token = bearer(req.headers.authorization)
+        try {
+          if (token === undefined) throw new Error('no token')
+          req.auth = verify(token)
+        } catch {
+          res.status(401).json({ error: 'invalid_token' })
+          return
+        }
+        next()
+      })
+    },
+  },
+  'express-oauth2-jwt-bearer': {
+    framework: 'express',
+    label: 'express + express-oauth2-jwt-bearer',
+    async install(app, env) {
+      const { auth } = await import('express-oauth2-jwt-bearer')
+      // Discovery from issuerBaseURL, as its README shows.
+      app.use(auth({ issuerBaseURL: env.issuer, audience: env.audience, tokenSigningAlg: 'RS256' }))
+    },
+  },
+  'express-jwt': {
+    framework: 'express',
+    label: 'express + express-jwt / jwks-rsa',
+    async install(app, env) {
+      const { expressjwt } = await import('express-jwt')
+      const { default: jwksRsa } = await import('jwks-rsa')
+      app.use(
+        expressjwt({
+          secret: jwksRsa.expressJwtSecret({ jwksUri: env.jwksUri, cache: true, rateLimit: true }),
+          issuer: env.issuer,
+          audience: env.audience,
+          algorithms: ['RS256'],
+        }),
+      )
+    },
+  },
+  'fastify-jwt': {
+    framework: 'fastify',
+    label: 'fastify + @fastify/jwt / get-jwks',
+    async install(app, env) {
+      const { default: fastifyJwt } = await import('@fastify/jwt')
+      const { default: buildGetJwks } = await import('get-jwks')
+      // get-jwks' README set-up: discovery from the token's `iss`, keys cached (its default LRU).
+      const getJwks = buildGetJwks({ providerDiscovery: true, issuersWhitelist: [env.issuer] })
+      await app.register(fastifyJwt, {
+        decode: { complete: true },
+        secret: (_request, token) => {
+          const { kid, alg } = token.header
+          return getJwks.getPublicKey({ kid, alg, domain: token.payload.iss })
+        },
+        verify: { allowedIss: env.issuer, allowedAud: env.audience, algorithms: ['RS256'] },
+      })
+      app.addHook('onRequest', async (request) => {
+        await request.jwtVerify()
+      })
+    },
+  },
+  'fastify-jwt-static': {
+    framework: 'fastify',
+    label: '@fastify/jwt, static PEM key',
+    optIn: true,
+    async install(app, env) {
+      const { default: fastifyJwt } = await import('@fastify/jwt')
+      await app.register(fastifyJwt, {
+        secret: { public: env.publicKeyPem },
+        verify: { allowedIss: env.issuer, allowedAud: env.audience, algorithms: ['RS256'] },
+      })
+      app.addHook('onRequest', async (request) => {
+        await request.jwtVerify()
+      })
+    },
+  },
+  'koa-jwt': {
+    framework: 'koa',
+    label: 'koa + koa-jwt / jwks-rsa',
+    async install(app, env) {
+      const { default: koaJwt } = await import('koa-jwt')
+      const { default: jwksRsa } = await import('jwks-rsa')
+      app.use(
+        koaJwt({
+          secret: jwksRsa.koaJwtSecret({ jwksUri: env.jwksUri, cache: true, rateLimit: true }),
+          issuer: env.issuer,
+          audience: env.audience,
+          algorithms: ['RS256'],
+        }),
+      )
+    },
+  },
+}
+
+/** Why a contender cannot run here, or undefined when it can. */
+export function unavailable(name) {
+  const contender = CONTENDERS[name]
+  if (contender === undefined) return 'unknown contender'
+  if (contender.tokenward !== undefined) {
+    const status = adapterStatus(contender.tokenward)
+    if (!status.ok) return status.reason
+  }
+  return undefined
+}
+
+/** Builds the contender's app (in the server process) and starts listening. */
+export async function create(name, env, scenario) {
+  const contender = CONTENDERS[name]
+  const app = await FRAMEWORKS[contender.framework](
+    contender.install === undefined ? undefined : (a) => contender.install(a, env, scenario),
+  )
+  return app.listen()
+}
+
+export const serverEntry = fileURLToPath(new URL('./server.mjs', import.meta.url))
