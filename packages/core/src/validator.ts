@@ -174,15 +174,17 @@ class TokenValidator implements Validator {
     }
   }
 
-  async authenticate(
+  authenticate(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): Promise<AuthResult> {
+    // Not async itself: validate's promise is the only one a request pays for.
     let token: string
     try {
       token = extractBearerToken(authorization, this.#config.maxTokenLength)
     } catch (error) {
-      throw this.#reject(error)
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- extractBearerToken throws TokenwardErrors only
+      return Promise.reject(this.#reject(error))
     }
     return this.validate(token, requirements)
   }
