@@ -117,16 +117,15 @@ export class Introspector {
 
   /** The active answer's claims; throws `token_inactive` or `upstream_unavailable`. */
   async introspect(token: string, issuer: string): Promise<Claims> {
-    const endpoint = await this.#endpoint(issuer)
-    const status: LRUCache.Status<string, Answer, LoadContext> = {}
-    const answer = await this.#cache.fetch(this.#key(endpoint, token), {
-      context: { token, endpoint, issuer },
-      status,
-    })
+    const endpoint = this.config.endpoint ?? (await this.#endpoint(issuer))
+    const key = this.#key(endpoint, token)
+    // A hit needs none of fetch()'s machinery; a miss goes through it (one request per key).
+    let answer = this.#cache.get(key)
     this.context.onEvent?.({
-      type: status.fetch === 'hit' ? 'cache_hit' : 'cache_miss',
+      type: answer === undefined ? 'cache_miss' : 'cache_hit',
       cache: 'introspection',
     })
+    answer ??= await this.#cache.fetch(key, { context: { token, endpoint, issuer } })
     if (answer === undefined) throw unavailable(this.#backoff)
     if (!answer.active) throw new TokenwardError('token_inactive')
     return answer.claims ?? {}
@@ -169,9 +168,16 @@ export class Introspector {
 
   /** R-I8: (endpoint, client id, SHA-256 of the token); the answer depends on who asks. */
   #key(endpoint: string, token: string): string {
-    const scope = hash('sha256', `${endpoint}\n${this.#clientId}`, 'base64url').slice(0, 16)
+    let scope = this.#scopes.get(endpoint)
+    if (scope === undefined) {
+      scope = hash('sha256', `${endpoint}\n${this.#clientId}`, 'base64url').slice(0, 16)
+      this.#scopes.set(endpoint, scope)
+    }
     return `introspection:${scope}:${hashToken(token)}`
   }
+
+  /** Per endpoint (a handful: one per issuer), the hashed (endpoint, client id) key prefix. */
+  readonly #scopes = new Map<string, string>()
 
   async #load(
     key: string,

@@ -295,8 +295,20 @@ class TokenValidator implements Validator {
   }
 
   async #introspected(token: string, issuer: string): Promise<AuthResult> {
-    return this.#fromIntrospection(token, await this.#introspector!.introspect(token, issuer))
+    const claims = await this.#introspector!.introspect(token, issuer)
+    const known = this.#fromAnswer.get(claims)
+    if (known === undefined) {
+      const result = this.#fromIntrospection(token, claims)
+      this.#fromAnswer.set(claims, result)
+      return result
+    }
+    // A cached answer passed every check before; only time has moved.
+    checkTimes(claims, this.#config.time, Date.now() / 1000, false)
+    return known
   }
+
+  /** The result built from a cached introspection answer, for as long as the answer lives. */
+  readonly #fromAnswer = new WeakMap<Claims, AuthResult>()
 
   #verifyJwt(
     token: string,
