@@ -166,8 +166,6 @@ interface Attack {
   readonly expected: Expected
   /** `large`: maxTokenLength 1 MiB (the largest the options allow). */
   readonly config?: 'large'
-  /** Set when the core gets it wrong: the case runs as `it.fails`. */
-  readonly bug?: string
 }
 
 const r400 = (code: TokenwardErrorCode): Expected => ({ code, status: 400 })
@@ -180,7 +178,7 @@ function add(
   name: string,
   token: (context: Context) => string,
   expected: Expected,
-  extra: Partial<Pick<Attack, 'config' | 'bug'>> = {},
+  extra: Partial<Pick<Attack, 'config'>> = {},
 ): void {
   corpus.push({ group, name, call: 'validate', input: token, expected, ...extra })
 }
@@ -1233,23 +1231,15 @@ async function check(attack: Attack): Promise<void> {
   expect(context.faults.requests.filter((request) => request.path !== '/jwks')).toEqual([])
 }
 
-const bugs = corpus.filter((attack) => attack.bug !== undefined)
-const sound = corpus.filter((attack) => attack.bug === undefined)
-
 describe(`attack corpus (${corpus.length} cases)`, () => {
   it('has one entry per case, each with a distinct name', () => {
     const names = corpus.map((attack) => `${attack.group}: ${attack.name}`)
     expect(new Set(names).size).toBe(names.length)
     expect(corpus.length).toBeGreaterThanOrEqual(150)
-    console.info(
-      `attack corpus: ${corpus.length} cases (${bugs.length} expected to fail: known bugs)`,
-    )
+    console.info(`attack corpus: ${corpus.length} cases`)
   })
 
-  it.each(sound)('$group: $name', check)
-
-  // Each of these is a bug in the core; see the `bug` note on the corpus entry.
-  it.fails.each(bugs)('BUG $group: $name', check)
+  it.each(corpus)('$group: $name', check)
 
   it('the remote validator did fetch its JWKS (and nothing else)', () => {
     expect(context.faults.requestsTo('/jwks').length).toBeGreaterThanOrEqual(1)
@@ -1344,7 +1334,7 @@ describe('differential: node:crypto fast path vs jose, over the corpus', () => {
         disagreements.push(`${attack.group}: ${attack.name}: fast=${fast} jose=${jose}`)
       // Where the corpus is about the signature itself, the verdict is the expected one.
       const expected = attack.expected === 'valid' ? 'valid' : attack.expected.code
-      if (expected === 'invalid_signature' || (expected === 'valid' && attack.bug === undefined)) {
+      if (expected === 'invalid_signature' || expected === 'valid') {
         expect(fast, attack.name).toBe(expected)
       }
     }

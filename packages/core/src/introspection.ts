@@ -278,10 +278,7 @@ export class Introspector {
       throw new UpstreamFailure(
         endpoint,
         `HTTP ${status}${typeof error === 'string' ? ` ${error}` : ''}`,
-        {
-          status,
-          body: typeof error === 'string' ? { error } : undefined,
-        },
+        { status },
       )
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {

@@ -33,6 +33,8 @@ export interface KeySource {
   getKey(header: JWSHeaderParameters): VerificationKey | Promise<VerificationKey>
   /** Fetches the set ahead of traffic; rejects with `upstream_unavailable`. */
   warmUp(): Promise<void>
+  /** Whether the current set still has `kid` (a cached verdict stands only while it does). */
+  hasKid(kid: string): boolean
 }
 
 const NO_TOKEN = { payload: '', signature: '' }
@@ -106,6 +108,11 @@ export class StaticKeys implements KeySource {
 
   warmUp(): Promise<void> {
     return Promise.resolve()
+  }
+
+  /** A static set never changes. */
+  hasKid(): boolean {
+    return true
   }
 }
 

@@ -13,6 +13,7 @@ import { ConfigurationError } from './errors.js'
 import { createRoleReader, type RoleReader } from './roles.js'
 import type {
   AudienceOptions,
+  CacheStore,
   IntrospectionAuth,
   JwsAlgorithm,
   Logger,
@@ -51,7 +52,7 @@ export interface IntrospectionConfig {
   readonly cacheMax: number
   readonly ttlSeconds: number
   readonly negativeTtlSeconds: number
-  readonly store: NonNullable<NonNullable<ValidatorOptions['introspection']>['cache']>['store']
+  readonly store: CacheStore | undefined
 }
 
 /** The checked, normalised options. */

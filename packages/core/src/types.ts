@@ -61,11 +61,6 @@ export interface Logger {
 
 /** Events for metrics. */
 export type TokenwardEvent =
-  | {
-      readonly type: 'accepted'
-      readonly source: 'jwt' | 'introspection'
-      readonly cached: boolean
-    }
   | { readonly type: 'rejected'; readonly code: TokenwardErrorCode }
   | {
       readonly type: 'cache_hit' | 'cache_miss'

@@ -13,15 +13,13 @@ export class UpstreamFailure extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
-    options?: { cause?: unknown; status?: number; body?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(`${reason} (${url})`, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'UpstreamFailure'
     this.status = options?.status
-    this.body = options?.body
   }
   readonly status: number | undefined
-  readonly body: unknown
 }
 
 /**

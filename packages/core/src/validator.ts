@@ -37,7 +37,7 @@ export interface Validator {
   warmUp(): Promise<void>
   /** Forgets what is cached about a token (verified JWT, introspection answer). */
   invalidate(token: string): Promise<void>
-  /** Empties the caches and closes the shared store, if any. */
+  /** Empties the caches. A shared introspection store belongs to its creator: not closed. */
   close(): Promise<void>
   /**
    * Runs every check and reports each (for tools such as `tokenward inspect`): the same checks,
@@ -282,11 +282,7 @@ class TokenValidator implements Validator {
       tokens.delete(key)
       throw error
     }
-    if (
-      entry.kid !== undefined &&
-      entry.keys instanceof RemoteKeys &&
-      !entry.keys.hasKid(entry.kid)
-    ) {
+    if (entry.kid !== undefined && !entry.keys.hasKid(entry.kid)) {
       // The key left the JWKS: verify again (and fail unless it comes back).
       tokens.delete(key)
       return undefined
@@ -447,10 +443,7 @@ class TokenValidator implements Validator {
     )
     if (this.#config.introspection?.mode === 'always') {
       const introspected = await run('introspection', async () => {
-        result = this.#fromIntrospection(
-          token,
-          await this.#introspector!.introspect(token, result.issuer),
-        )
+        result = await this.#introspected(token, result.issuer)
       })
       if (!introspected) return report({ header, claims })
     }
