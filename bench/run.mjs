@@ -278,13 +278,24 @@ async function main() {
     return reason === undefined
   })
   for (const [name, reason] of skipped) log(`skipping ${name}: ${reason}`)
+  // Grouped by framework, the bare one first and tokenward next: in every round each contender
+  // runs right before or after its neighbours, so its ratio compares runs seconds apart.
+  const rank = (name) =>
+    CONTENDERS[name].bare === true ? 0 : CONTENDERS[name].tokenward !== undefined ? 1 : 2
+  const frameworks = [...new Set(contenders.map((name) => CONTENDERS[name].framework))]
   const inScenario = (scenario) =>
-    contenders.filter(
-      (name) =>
-        !SCENARIOS[scenario].tokenwardOnly ||
-        CONTENDERS[name].bare === true ||
-        CONTENDERS[name].tokenward !== undefined,
-    )
+    contenders
+      .filter(
+        (name) =>
+          !SCENARIOS[scenario].tokenwardOnly ||
+          CONTENDERS[name].bare === true ||
+          CONTENDERS[name].tokenward !== undefined,
+      )
+      .sort(
+        (a, b) =>
+          frameworks.indexOf(CONTENDERS[a].framework) -
+            frameworks.indexOf(CONTENDERS[b].framework) || rank(a) - rank(b),
+      )
 
   const runs = settings.scenarios.reduce((n, s) => n + inScenario(s).length, 0)
   // Load, pauses and server start-up per pair, plus minting the every-token-new pool.
@@ -426,7 +437,8 @@ async function main() {
       }
     }
     for (let round = 0; round < settings.repeats; round++) {
-      for (const name of names) {
+      // A B C, then C B A: a drift of the machine's speed during a round cancels out in pairs.
+      for (const name of round % 2 === 0 ? names : [...names].reverse()) {
         const { child, port } = servers[name]
         await sleep(100)
         const before = processCpuMicros(child.pid, ticks)
@@ -516,9 +528,18 @@ function summarize(results) {
       }
     }
     for (const [name, s] of Object.entries(summary[scenario])) {
-      const bare = summary[scenario][`${CONTENDERS[name].framework}-bare`]
-      s.ratio = bare === undefined ? NaN : s.rps / bare.rps
-      s.cpuBeyond = bare === undefined ? NaN : s.cpu - bare.cpu
+      // Paired by round: each run against the bare framework's run of the same round (seconds
+      // apart), then the median of those ratios; the machine's slow drifts cancel in each pair.
+      const bare = byName[`${CONTENDERS[name].framework}-bare`]
+      const own = byName[name]
+      const ratios = bare === undefined ? [] : own.map((r, i) => r.rps / (bare[i]?.rps ?? NaN))
+      const beyond =
+        bare === undefined
+          ? []
+          : own.map((r, i) => r.cpuPerRequest - (bare[i]?.cpuPerRequest ?? NaN))
+      s.ratio = median(ratios)
+      s.ratioRange = [Math.min(...ratios), Math.max(...ratios)]
+      s.cpuBeyond = median(beyond)
     }
   }
   return summary
@@ -557,7 +578,7 @@ function report(results, skipped, extra) {
   lines.push(
     '## Summary',
     '',
-    'req/s as a fraction of the same framework with no auth in the same run (medians); in brackets, server CPU µs per request beyond the bare framework. ⚠ = some answers were not the expected status (see details).',
+    'req/s as a fraction of the same framework with no auth: the median, over the rounds, of each run against the bare run of the same round; in brackets, server CPU µs per request beyond the bare framework (median of the same pairs). ⚠ = some answers were not the expected status (see details, which also give the range of the ratios).',
     '',
   )
   const cell = (s) =>
@@ -595,6 +616,7 @@ function report(results, skipped, extra) {
           'contender',
           'req/s',
           '× bare',
+          'range',
           'CPU µs/req',
           'beyond bare',
           'p50 ms',
@@ -606,6 +628,7 @@ function report(results, skipped, extra) {
           CONTENDERS[name].label,
           fmt(s.rps),
           fmt(s.ratio, 2),
+          CONTENDERS[name].bare ? '–' : `${fmt(s.ratioRange[0], 2)}–${fmt(s.ratioRange[1], 2)}`,
           fmt(s.cpu, 1),
           CONTENDERS[name].bare ? '–' : fmt(s.cpuBeyond, 1),
           fmt(s.p50, 2),
@@ -613,7 +636,7 @@ function report(results, skipped, extra) {
           fmt(s.total),
           `${s.unexpected + s.errors}${s.short ? ' (pool used up: runs ended early)' : ''}`,
         ]),
-        'lrrrrrrrr',
+        'lrrrrrrrrr',
       ),
     )
   }

@@ -156,6 +156,24 @@ export const CONTENDERS = {
     },
   },
 
+  'fastify-hook-noop': {
+    framework: 'fastify',
+    label: 'fastify + an onRequest hook that only calls done()',
+    optIn: true,
+    // A control: what one more hook costs, and how far apart two equal servers measure.
+    async install(app) {
+      app.addHook('onRequest', (_request, _reply, done) => done())
+    },
+  },
+  'koa-noop': {
+    framework: 'koa',
+    label: 'koa + a middleware that only returns next()',
+    optIn: true,
+    // A control: what one more middleware costs, and how far apart two equal servers measure.
+    async install(app) {
+      app.use((_ctx, next) => next())
+    },
+  },
   'express-async-noop': {
     framework: 'express',
     label: 'express + a middleware that only calls next() from a promise',

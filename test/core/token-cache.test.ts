@@ -1,5 +1,6 @@
-// The verified-token cache: by SHA-256 of the token, never beyond exp, emptied when the key
-// leaves the JWKS; forged signatures are remembered too, so a flood of them costs a hash each.
+// The verified-token cache: found by the end of the token's signature but matched on the whole
+// token, never beyond exp, emptied when the key leaves the JWKS; forged signatures are remembered
+// too (by SHA-256), so a flood of them costs a hash each.
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createValidator, type TokenwardError, type TokenwardEvent } from '@tokenward/core'
@@ -30,7 +31,9 @@ async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
   )
 }
 
-function validatorWithEvents(extra: { clockToleranceSeconds?: number } = {}) {
+function validatorWithEvents(
+  extra: { clockToleranceSeconds?: number; tokenCache?: { max: number } } = {},
+) {
   const events: string[] = []
   const validator = createValidator({
     issuer: ISSUER,
@@ -83,6 +86,107 @@ describe('verified tokens are answered from the cache', () => {
   })
 })
 
+describe('a cached token is found whatever brought it, and only the whole token matches', () => {
+  it('a token with the same signature over other claims is not the cached one', async () => {
+    const { validator, events } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    await validator.validate(token)
+    const [header, , signature] = token.split('.')
+    const payload = Buffer.from(JSON.stringify({ sub: 'admin', iss: ISSUER, aud: 'api', exp: 2e9 }))
+    const spliced = `${header}.${payload.toString('base64url')}.${signature}`
+    for (const attempt of [
+      validator.validate(spliced),
+      validator.authenticate(`Bearer ${spliced}`),
+    ]) {
+      const error = await rejection(attempt)
+      expect(error.code).toBe('invalid_signature')
+      expect(error.status).toBe(401)
+    }
+    expect(events).toEqual(['cache_miss', 'cache_miss', 'cache_hit'])
+    // The forgery shares the genuine token's cache key; the genuine token is still found.
+    expect((await validator.validate(token)).subject).toBe('u')
+    expect(events.at(-1)).toBe('cache_hit')
+  })
+
+  it('finds a token whatever spelling of the header or entry point brought it', async () => {
+    const { validator, events } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    const first = await validator.authenticate(`Bearer ${token}`)
+    for (const header of [`bearer ${token}`, `Bearer   ${token}`, ` BEARER ${token} `]) {
+      expect(await validator.authenticate([header])).toBe(first)
+    }
+    expect(await validator.validate(token)).toBe(first)
+    expect(events).toEqual(['cache_miss', 'cache_hit', 'cache_hit', 'cache_hit', 'cache_hit'])
+  })
+
+  it('a token first seen through validate() is a hit for its header', async () => {
+    const { validator, events } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    const first = await validator.validate(token)
+    expect(await validator.authenticate(`Bearer ${token}`)).toBe(first)
+    expect(events).toEqual(['cache_miss', 'cache_hit'])
+  })
+
+  it('invalidate forgets the token for every header spelling', async () => {
+    const { validator, events } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    await validator.authenticate(`bearer  ${token}`)
+    await validator.invalidate(token)
+    await validator.authenticate(`Bearer ${token}`)
+    expect(events).toEqual(['cache_miss', 'cache_miss'])
+  })
+
+  it('a cached token still gets every header rule: two Authorization values are invalid_request', async () => {
+    const { validator } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    await validator.authenticate(`Bearer ${token}`)
+    const error = await rejection(validator.authenticate([`Bearer ${token}`, `Bearer ${token}`]))
+    expect(error.code).toBe('invalid_request')
+    expect(error.status).toBe(400)
+  })
+})
+
+describe('authenticateNow answers without a promise when nothing is fetched', () => {
+  it('returns the result itself for a token verified with a known key, and for a cached one', async () => {
+    const { validator } = validatorWithEvents()
+    // The first token of a key waits for jose to import it; from then on the key is known.
+    await validator.authenticateNow(`Bearer ${await sign({ sub: 'first' })}`)
+    const token = await sign({ sub: 'u' })
+    const first = validator.authenticateNow(`Bearer ${token}`)
+    expect(first).not.toBeInstanceOf(Promise)
+    expect(first).toMatchObject({ subject: 'u' })
+    expect(validator.authenticateNow(`Bearer ${token}`)).toBe(first)
+  })
+
+  it('throws the TokenwardError itself, synchronously', () => {
+    const { validator } = validatorWithEvents()
+    let thrown: unknown
+    try {
+      validator.authenticateNow(undefined)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ code: 'missing_token', status: 401 })
+  })
+
+  it('returns a promise when the keys must be fetched first', async () => {
+    const issuer = await startIssuer()
+    try {
+      const validator = createValidator({
+        issuer: issuer.issuer,
+        audience: 'https://api.tokenward.test',
+      })
+      const { token } = await issuer.issueToken()
+      const pending = validator.authenticateNow(`Bearer ${token}`)
+      expect(pending).toBeInstanceOf(Promise)
+      expect((await pending).issuer).toBe(issuer.issuer)
+      expect(validator.authenticateNow(`Bearer ${token}`)).not.toBeInstanceOf(Promise)
+    } finally {
+      await issuer.close()
+    }
+  })
+})
+
 describe('forged signatures are remembered', () => {
   it('answers a repeated forged token from the cache with the same invalid_signature', async () => {
     const { validator, events } = validatorWithEvents()
@@ -94,6 +198,19 @@ describe('forged signatures are remembered', () => {
       expect(error.status).toBe(401)
     }
     expect(events).toEqual(['cache_miss', 'cache_hit'])
+  })
+
+  it('a flood of forged tokens does not evict a verified one', async () => {
+    const { validator, events } = validatorWithEvents({ tokenCache: { max: 2 } })
+    const token = await sign({ sub: 'u' })
+    await validator.validate(token)
+    for (let i = 0; i < 5; i++) {
+      const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${String(i).repeat(86)}`
+      expect((await rejection(validator.validate(forged))).code).toBe('invalid_signature')
+    }
+    events.length = 0
+    await validator.validate(token)
+    expect(events).toEqual(['cache_hit'])
   })
 })
 

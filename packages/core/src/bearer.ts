@@ -7,8 +7,11 @@ import { TokenwardError } from './errors.js'
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
-/** The bearer token of an `Authorization` header value (or of every value the request had). */
-export function extractBearerToken(authorization: unknown, maxTokenLength: number): string {
+/**
+ * The credential after `Bearer`, its syntax not yet checked: a token the validator has cached
+ * passed {@link checkB64token} when it was first seen, so a cache hit skips the pattern.
+ */
+export function bearerCredential(authorization: unknown, maxTokenLength: number): string {
   let header: unknown = authorization
   if (Array.isArray(header)) {
     if (header.length > 1) {
@@ -26,17 +29,20 @@ export function extractBearerToken(authorization: unknown, maxTokenLength: numbe
   const scheme = space === -1 ? value : value.slice(0, space)
   if (scheme.toLowerCase() !== 'bearer') throw new TokenwardError('missing_token')
   const token = space === -1 ? '' : value.slice(space + 1).replace(/^ +/, '')
+  if (token === '') throw new TokenwardError('invalid_request', { detail: 'no token after Bearer' })
   if (token.length > maxTokenLength) {
     throw new TokenwardError('malformed_token', {
       detail: `longer than ${maxTokenLength} characters`,
     })
   }
-  if (!B64TOKEN.test(token)) {
-    throw new TokenwardError('invalid_request', {
-      detail: token === '' ? 'no token after Bearer' : 'the Bearer credential is malformed',
-    })
-  }
   return token
+}
+
+/** RFC 6750 §2.1's b64token, or `invalid_request`. */
+export function checkB64token(token: string): void {
+  if (!B64TOKEN.test(token)) {
+    throw new TokenwardError('invalid_request', { detail: 'the Bearer credential is malformed' })
+  }
 }
 
 /**

@@ -158,8 +158,11 @@ export class TokenwardError extends Error {
 
   constructor(code: TokenwardErrorCode, options: TokenwardErrorOptions = {}) {
     const info = CODES[code]
+    // The table's descriptions are clean already; only a detail needs sanitising.
     const description =
-      options.detail === undefined ? info.description : `${info.description}: ${options.detail}`
+      options.detail === undefined
+        ? info.description
+        : `${info.description}: ${options.detail}`.replace(DESCRIPTION_CHARS, ' ')
     // A rejected token is an answer, not a fault: no stack trace (it costs more than the checks).
     // The `cause` of an upstream failure keeps its own.
     const stackTraceLimit = Error.stackTraceLimit
@@ -170,7 +173,7 @@ export class TokenwardError extends Error {
     this.code = code
     this.status = info.status
     this.error = info.error
-    this.description = description.replace(DESCRIPTION_CHARS, ' ')
+    this.description = description
     this.scope = options.scope
     this.retryAfterSeconds = options.retryAfterSeconds
   }
@@ -180,7 +183,7 @@ export class TokenwardError extends Error {
     if (this.status >= 500) return undefined
     let challenge = `Bearer realm="${quote(this.realm)}"`
     if (this.error === undefined) return challenge
-    challenge += `, error="${this.error}", error_description="${quote(this.description)}"`
+    challenge += `, error="${this.error}", error_description="${this.description}"`
     if (this.scope !== undefined && this.scope.length > 0) {
       const scope = this.scope.map((s) => s.replace(SCOPE_TOKEN_CHARS, '')).filter(Boolean)
       challenge += `, scope="${scope.join(' ')}"`

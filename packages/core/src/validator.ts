@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache'
 import { audienceList, checkAudience, checkAuthorizedParty, clientOf } from './audience.js'
 import { JWT_CHECKS, type CheckContext, type CheckName } from './checks.js'
-import { extractBearerToken } from './bearer.js'
+import { bearerCredential, checkB64token } from './bearer.js'
 import { checkIssuer, checkTimes } from './claims.js'
 import { Discovery } from './discovery.js'
 import { TokenwardError, isTokenwardError } from './errors.js'
@@ -15,7 +15,7 @@ import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
 import { checkOptions, type Config } from './options.js'
 import { checkRequirements, readScopes } from './roles.js'
 import { verifySignature } from './signature.js'
-import { classify, decodeClaims, hashToken, type Classified } from './token.js'
+import { classify, decodeClaims, type Classified } from './token.js'
 import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
 import type { UpstreamContext } from './upstream.js'
 
@@ -28,6 +28,16 @@ export interface Validator {
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): Promise<AuthResult>
+  /**
+   * {@link Validator.authenticate} without a promise when none is needed, for framework adapters:
+   * returns the result itself when nothing has to be fetched (a cached token, a known key), a
+   * promise when keys or an introspection answer must be fetched first. Throws, or rejects with,
+   * a {@link TokenwardError}.
+   */
+  authenticateNow(
+    authorization: string | readonly string[] | undefined,
+    requirements?: Requirements,
+  ): AuthResult | Promise<AuthResult>
   /**
    * Checks requirements on an already validated token; throws `insufficient_scope` /
    * `insufficient_role`, or `missing_token` when there is none (a guard after optional auth).
@@ -73,18 +83,39 @@ export function createValidator(options: ValidatorOptions): Validator {
   return new TokenValidator(checkOptions(options))
 }
 
+/** A verified JWT's result, cached until `exp` and while its key stays in the JWKS. */
+interface Verified {
+  readonly result: AuthResult
+  readonly keys: KeySource
+  readonly kid: string | undefined
+}
+
 /**
- * A cached verdict on a JWT, by SHA-256 of the token: a verified result (until `exp`, and while
- * its key stays in the JWKS), or a forged signature (so a flood of them costs a hash each).
+ * The verdicts cached on JWTs.
+ *
+ * `verified` is keyed by the token's last {@link TAIL} characters, the end of its signature, and
+ * an entry counts only when its whole token is equal. V8 hashes a string key over every character
+ * (about 1.1 µs for a 650-character token, as long as SHA-256), while a 32-character key costs a
+ * tenth of that; any two tokens an issuer signed differ there. The cached result holds the token
+ * anyway (`AuthResult.token`), so a SHA-256 key would hide nothing.
+ *
+ * `forged` remembers forged signatures by the same key, with the forged token itself to compare
+ * (it is no secret): a flood of them costs a lookup each, not a verification. It is a cache of
+ * its own, so they cannot evict valid tokens, and it holds at most {@link FORGED_BUDGET}
+ * characters of them.
  */
-type Verdict =
-  | {
-      readonly forged: false
-      readonly result: AuthResult
-      readonly keys: KeySource
-      readonly kid: string | undefined
-    }
-  | { readonly forged: true }
+interface TokenCache {
+  readonly verified: LRUCache<string, Verified>
+  readonly forged: LRUCache<string, string>
+}
+
+/** Characters of a token's end that key the token caches: 192 bits of signature. */
+const TAIL = 32
+/** Characters of forged tokens the cache may hold (about 4 MB). */
+const FORGED_BUDGET = 4 * 1024 * 1024
+/** A remembered forgery: what {@link TokenValidator.#known} returns for one. */
+const FORGED = Symbol('forged')
+type Known = AuthResult | typeof FORGED | undefined
 
 /** One issuer's discovery, keys and introspection endpoint, each resolved on first use. */
 class IssuerState {
@@ -128,7 +159,7 @@ class TokenValidator implements Validator {
   readonly realm: string
   readonly #config: Config
   readonly #issuers: Map<string, IssuerState>
-  readonly #tokens: LRUCache<string, Verdict> | undefined
+  readonly #tokens: TokenCache | undefined
   readonly #introspector: Introspector | undefined
 
   constructor(config: Config) {
@@ -143,10 +174,18 @@ class TokenValidator implements Validator {
     this.#issuers = new Map(
       config.issuers.map((issuer) => [issuer, new IssuerState(issuer, config, context)]),
     )
+    const max = config.tokenCache?.max
     this.#tokens =
-      config.tokenCache === undefined
+      max === undefined
         ? undefined
-        : new LRUCache({ max: config.tokenCache.max, ttlAutopurge: false })
+        : {
+            verified: new LRUCache({ max }),
+            forged: new LRUCache({
+              max,
+              maxSize: FORGED_BUDGET,
+              sizeCalculation: (forged) => Math.max(forged.length, 1),
+            }),
+          }
     this.#introspector =
       config.introspection === undefined
         ? undefined
@@ -157,20 +196,12 @@ class TokenValidator implements Validator {
           )
   }
 
-  async validate(token: string, requirements?: Requirements): Promise<AuthResult> {
+  validate(token: string, requirements?: Requirements): Promise<AuthResult> {
     try {
-      // A cache hit (or a remembered forgery) is answered synchronously: no promise in between.
-      const key = this.#cacheKey(token)
-      let result = key === undefined ? undefined : this.#cachedToken(key)
-      if (result === undefined) {
-        // Awaited only when something was fetched: a known key verifies synchronously.
-        const verified = this.#verify(token, key)
-        result = verified instanceof Promise ? await verified : verified
-      }
-      if (requirements !== undefined) checkRequirements(result, requirements)
-      return result
+      return Promise.resolve(this.#validateNow(token, requirements))
     } catch (error) {
-      throw this.#reject(error)
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+      return Promise.reject(error)
     }
   }
 
@@ -178,15 +209,96 @@ class TokenValidator implements Validator {
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): Promise<AuthResult> {
-    // Not async itself: validate's promise is the only one a request pays for.
-    let token: string
     try {
-      token = extractBearerToken(authorization, this.#config.maxTokenLength)
+      return Promise.resolve(this.authenticateNow(authorization, requirements))
     } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- extractBearerToken throws TokenwardErrors only
-      return Promise.reject(this.#reject(error))
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+      return Promise.reject(error)
     }
-    return this.validate(token, requirements)
+  }
+
+  authenticateNow(
+    authorization: string | readonly string[] | undefined,
+    requirements?: Requirements,
+  ): AuthResult | Promise<AuthResult> {
+    // The usual header, exactly `Bearer <token>`: a token seen before is found before any parsing.
+    const header =
+      typeof authorization === 'string'
+        ? authorization
+        : authorization?.length === 1
+          ? authorization[0]
+          : undefined
+    const quick =
+      typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined
+    let token = ''
+    let known: Known
+    try {
+      known = quick === undefined ? undefined : this.#known(quick)
+      if (known === undefined) token = bearerCredential(authorization, this.#config.maxTokenLength)
+    } catch (error) {
+      throw this.#reject(error)
+    }
+    if (known !== undefined) return this.#answer(known, requirements)
+    // The token is the quick one unless the parsing trimmed spaces: then look it up again.
+    return this.#validateNow(token, requirements, true, token.length === quick?.length)
+  }
+
+  /**
+   * Validation, synchronous whenever nothing is fetched: a cache hit, a remembered forgery or a
+   * known key answer at once. `fromHeader`: the token still needs its b64token check (a cached
+   * token passed it when first seen); `lookedUp`: the token caches were asked already.
+   */
+  #validateNow(
+    token: string,
+    requirements: Requirements | undefined,
+    fromHeader = false,
+    lookedUp = false,
+  ): AuthResult | Promise<AuthResult> {
+    let cached: boolean
+    let known: Known
+    try {
+      cached = this.#cacheable(token)
+      known = cached && !lookedUp ? this.#known(token) : undefined
+    } catch (error) {
+      throw this.#reject(error)
+    }
+    if (known !== undefined) return this.#answer(known, requirements)
+    if (cached) this.#config.onEvent?.(TOKEN_CACHE_MISS)
+    try {
+      if (fromHeader) checkB64token(token)
+      const verified = this.#verify(token, cached)
+      if (verified instanceof Promise) return this.#settle(verified, requirements)
+      if (requirements !== undefined) checkRequirements(verified, requirements)
+      return verified
+    } catch (error) {
+      throw this.#reject(error)
+    }
+  }
+
+  /** A cached verdict: the result, its requirements checked, or a remembered forgery. */
+  #answer(known: AuthResult | typeof FORGED, requirements: Requirements | undefined): AuthResult {
+    this.#config.onEvent?.(TOKEN_CACHE_HIT)
+    // Thrown once, not from a try: rejections are what a flood of bad tokens costs.
+    if (known === FORGED) throw this.#reject(new TokenwardError('invalid_signature'))
+    if (requirements !== undefined) {
+      try {
+        checkRequirements(known, requirements)
+      } catch (error) {
+        throw this.#reject(error)
+      }
+    }
+    return known
+  }
+
+  /** The end of a validation that had to fetch something. */
+  async #settle(pending: Promise<AuthResult>, requirements?: Requirements): Promise<AuthResult> {
+    try {
+      const result = await pending
+      if (requirements !== undefined) checkRequirements(result, requirements)
+      return result
+    } catch (error) {
+      throw this.#reject(error)
+    }
   }
 
   authorize(auth: AuthResult | undefined | null, requirements: Requirements): void {
@@ -218,12 +330,15 @@ class TokenValidator implements Validator {
 
   async invalidate(token: string): Promise<void> {
     if (typeof token !== 'string') return
-    this.#tokens?.delete(hashToken(token))
+    const key = token.slice(-TAIL)
+    if (this.#tokens?.verified.get(key)?.result.token === token) this.#tokens.verified.delete(key)
+    if (this.#tokens?.forged.get(key) === token) this.#tokens.forged.delete(key)
     await this.#introspector?.invalidate(token)
   }
 
   async close(): Promise<void> {
-    this.#tokens?.clear()
+    this.#tokens?.verified.clear()
+    this.#tokens?.forged.clear()
     await this.#introspector?.close()
   }
 
@@ -240,19 +355,19 @@ class TokenValidator implements Validator {
     return state
   }
 
-  /** The verified-token cache key, or undefined when the token is not cached (opaque, 'always'). */
-  #cacheKey(token: string): string | undefined {
+  /** Whether the token's verdict is cached: a JWT (it has a dot) unless introspection is 'always'. */
+  #cacheable(token: string): boolean {
     this.#checkLength(token)
-    // Only JWT verdicts are cached; a token with no dot is opaque (the introspection cache's).
-    return this.#tokens === undefined ||
-      this.#config.introspection?.mode === 'always' ||
-      !token.includes('.')
-      ? undefined
-      : hashToken(token)
+    // A token with no dot is opaque: the introspection cache's.
+    return (
+      this.#tokens !== undefined &&
+      this.#config.introspection?.mode !== 'always' &&
+      token.includes('.')
+    )
   }
 
-  /** Everything past the verified-token cache; `key` is the token's cache key, if cached. */
-  #verify(token: string, key: string | undefined): AuthResult | Promise<AuthResult> {
+  /** Everything past the verified-token cache; `cached`: its verdict is to be cached. */
+  #verify(token: string, cached: boolean): AuthResult | Promise<AuthResult> {
     const classified = classify(token)
     if (classified.kind === 'opaque') {
       if (this.#introspector === undefined) {
@@ -260,31 +375,34 @@ class TokenValidator implements Validator {
       }
       return this.#introspected(token, this.#config.issuers[0]!)
     }
-    const result = this.#verifyJwt(token, classified.header, classified.payload, key)
+    const result = this.#verifyJwt(token, classified.header, classified.payload, cached)
     if (this.#config.introspection?.mode !== 'always') return result
     // The signature and claims hold; only the issuer knows whether the token was revoked.
     return Promise.resolve(result).then((verified) => this.#introspected(token, verified.issuer))
   }
 
-  #cachedToken(key: string): AuthResult | undefined {
-    const tokens = this.#tokens!
-    const entry = tokens.get(key)
-    if (entry === undefined) {
-      this.#config.onEvent?.({ type: 'cache_miss', cache: 'token' })
-      return undefined
+  /**
+   * A token's cached verdict: its result, if still valid (time has moved on, keys may have left),
+   * or {@link FORGED}; undefined when neither cache has that very token.
+   */
+  #known(token: string): Known {
+    const tokens = this.#tokens
+    if (tokens === undefined) return undefined
+    const key = token.slice(-TAIL)
+    const entry = tokens.verified.get(key)
+    if (entry === undefined || entry.result.token !== token) {
+      return tokens.forged.get(key) === token ? FORGED : undefined
     }
-    this.#config.onEvent?.({ type: 'cache_hit', cache: 'token' })
-    if (entry.forged) throw new TokenwardError('invalid_signature')
     try {
-      // Time moves on: the lifetime checks of first sight again (exp, maxTokenAgeSeconds).
+      // The lifetime checks of first sight, again (exp, maxTokenAgeSeconds).
       checkTimes(entry.result.claims, this.#config.time, Date.now() / 1000, true)
     } catch (error) {
-      tokens.delete(key)
+      tokens.verified.delete(key)
       throw error
     }
     if (entry.kid !== undefined && !entry.keys.hasKid(entry.kid)) {
       // The key left the JWKS: verify again (and fail unless it comes back).
-      tokens.delete(key)
+      tokens.verified.delete(key)
       return undefined
     }
     return entry.result
@@ -310,7 +428,7 @@ class TokenValidator implements Validator {
     token: string,
     header: Readonly<Record<string, unknown>>,
     payload: string,
-    cacheKey: string | undefined,
+    cached: boolean,
   ): AuthResult | Promise<AuthResult> {
     const config = this.#config
     const claims = decodeClaims(payload)
@@ -320,11 +438,10 @@ class TokenValidator implements Validator {
     // The checks above established these shapes.
     const issuer = claims.iss as string
     const exp = claims.exp as number
-    const ttlMs =
-      cacheKey === undefined ? 0 : Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000
+    const ttlMs = cached ? Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000 : 0
     const forged = (error: unknown): never => {
       if (ttlMs > 0 && isTokenwardError(error) && error.code === 'invalid_signature') {
-        this.#tokens!.set(cacheKey!, FORGED, { ttl: ttlMs })
+        this.#tokens!.forged.set(token.slice(-TAIL), token, { ttl: ttlMs })
       }
       throw error
     }
@@ -332,7 +449,7 @@ class TokenValidator implements Validator {
       const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
       if (ttlMs > 0) {
         const kid = typeof header.kid === 'string' ? header.kid : undefined
-        this.#tokens!.set(cacheKey!, { forged: false, result, keys, kid }, { ttl: ttlMs })
+        this.#tokens!.verified.set(token.slice(-TAIL), { result, keys, kid }, { ttl: ttlMs })
       }
       return result
     }
@@ -413,7 +530,7 @@ class TokenValidator implements Validator {
     const { classified, claims } = decoded
     if (classified.kind === 'opaque') {
       let result: AuthResult | undefined
-      await run('introspection', async () => (result = await this.#verify(token, undefined)))
+      await run('introspection', async () => (result = await this.#verify(token, false)))
       if (result !== undefined && requirements !== undefined) {
         const granted = result
         await run('requirements', () => {
@@ -481,7 +598,8 @@ class TokenValidator implements Validator {
   }
 }
 
-const FORGED: Verdict = Object.freeze({ forged: true })
+const TOKEN_CACHE_HIT = Object.freeze({ type: 'cache_hit', cache: 'token' } as const)
+const TOKEN_CACHE_MISS = Object.freeze({ type: 'cache_miss', cache: 'token' } as const)
 
 function buildResult(
   token: string,

@@ -67,16 +67,27 @@ export function tokenward(
   const settings: Settings = { validator, passErrors: options.passErrors === true }
   return function tokenward(req: Marked, res: Response, next: NextFunction): void {
     req[SETTINGS] = settings
-    validator.authenticate(authorizationValues(req.rawHeaders)).then(
-      (auth) => {
-        req.auth = auth
+    const failed = (error: unknown) => {
+      if (optional && isTokenwardError(error) && error.code === 'missing_token') next()
+      else fail(error, settings, res, next)
+    }
+    let auth: AuthResult | Promise<AuthResult>
+    try {
+      // A cached token is answered synchronously: no promise on the common path.
+      auth = validator.authenticateNow(authorizationValues(req.rawHeaders))
+    } catch (error) {
+      failed(error)
+      return
+    }
+    if (auth instanceof Promise) {
+      auth.then((result) => {
+        req.auth = result
         next()
-      },
-      (error: unknown) => {
-        if (optional && isTokenwardError(error) && error.code === 'missing_token') next()
-        else fail(error, settings, res, next)
-      },
-    )
+      }, failed)
+      return
+    }
+    req.auth = auth
+    next() // outside the try: an error thrown further down is Express's, not ours
   }
 }
 

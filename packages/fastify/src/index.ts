@@ -84,12 +84,16 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
   }
   if (own) fastify.addHook('onClose', () => validator.close())
 
-  async function fail(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-    if (passErrors) throw error
+  function render(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     // Not a token problem (a bug, a throwing callback): log it, answer the bare 500.
     if (!isTokenwardError(error)) request.log.error({ err: error }, 'tokenward: unexpected error')
     const { status, headers, body } = toHttpResponse(error)
     return reply.code(status).headers(headers).send(body)
+  }
+
+  async function fail(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+    if (passErrors) throw error
+    return render(error, request, reply)
   }
 
   function requireAuth(requirements: Requirements): preHandlerAsyncHookHandler {
@@ -108,14 +112,33 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
   fastify.decorate('requireRoles', ((...args: (string | RoleOptions)[]) =>
     requireAuth(roleRequirements(args))) as RequireRoles)
 
-  fastify.addHook('onRequest', async function tokenward(request, reply) {
-    if (!(request.routeOptions.config.tokenward ?? global)) return
-    try {
-      request.auth = await validator.authenticate(authorizationValues(request.raw.rawHeaders))
-    } catch (error) {
-      if (optional && isTokenwardError(error) && error.code === 'missing_token') return
-      return fail(error, request, reply)
+  fastify.addHook('onRequest', function tokenward(request, reply, next) {
+    if (!(request.routeOptions.config.tokenward ?? global)) {
+      next()
+      return
     }
+    const failed = (error: unknown) => {
+      if (optional && isTokenwardError(error) && error.code === 'missing_token') next()
+      else if (passErrors) next(error as Error)
+      else render(error, request, reply)
+    }
+    let auth: AuthResult | Promise<AuthResult>
+    try {
+      // A cached token is answered synchronously: no promise on the common path.
+      auth = validator.authenticateNow(authorizationValues(request.raw.rawHeaders))
+    } catch (error) {
+      failed(error)
+      return
+    }
+    if (auth instanceof Promise) {
+      auth.then((result) => {
+        request.auth = result
+        next()
+      }, failed)
+      return
+    }
+    request.auth = auth
+    next()
   })
   done()
 }

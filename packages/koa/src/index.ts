@@ -75,19 +75,29 @@ export function tokenward(
     key: options.key ?? 'auth',
     passErrors: options.passErrors === true,
   }
-  return async function tokenward(ctx, next) {
+  // Not async: a cached token is answered synchronously, and next()'s promise is returned as is.
+  return function tokenward(ctx, next) {
     const state = ctx.state as State
     state[SETTINGS] = settings
-    let auth: AuthResult
+    const failed = (error: unknown): Promise<void> | undefined => {
+      if (optional && isTokenwardError(error) && error.code === 'missing_token') return next()
+      fail(ctx, error, settings)
+      return undefined
+    }
+    let auth: AuthResult | Promise<AuthResult>
     try {
-      auth = await validator.authenticate(authorizationValues(ctx.req.rawHeaders))
+      auth = validator.authenticateNow(authorizationValues(ctx.req.rawHeaders))
     } catch (error) {
-      if (optional && isTokenwardError(error) && error.code === 'missing_token') await next()
-      else fail(ctx, error, settings)
-      return
+      return failed(error)
+    }
+    if (auth instanceof Promise) {
+      return auth.then((result) => {
+        state[settings.key] = result
+        return next()
+      }, failed)
     }
     state[settings.key] = auth
-    await next()
+    return next() // outside the try: an error further down is the app's, not ours
   }
 }
 
