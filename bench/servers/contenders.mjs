@@ -160,6 +160,7 @@ export const CONTENDERS = {
     framework: 'fastify',
     label: 'fastify + an onRequest hook that only calls done()',
     optIn: true,
+    control: true,
     // A control: what one more hook costs, and how far apart two equal servers measure.
     async install(app) {
       app.addHook('onRequest', (_request, _reply, done) => done())
@@ -169,6 +170,7 @@ export const CONTENDERS = {
     framework: 'koa',
     label: 'koa + a middleware that only returns next()',
     optIn: true,
+    control: true,
     // A control: what one more middleware costs, and how far apart two equal servers measure.
     async install(app) {
       app.use((_ctx, next) => next())
@@ -178,6 +180,7 @@ export const CONTENDERS = {
     framework: 'express',
     label: 'express + a middleware that only calls next() from a promise',
     optIn: true,
+    control: true,
     // For diagnosis: what any promise-based Express middleware pays before doing any work.
     async install(app) {
       app.use((_req, _res, next) => {

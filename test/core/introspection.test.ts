@@ -169,6 +169,20 @@ describe('R-I8 the introspection cache', () => {
   })
 })
 
+describe('a cached introspection answer is given without a promise', () => {
+  it('authenticateNow returns the result itself on a hit, a promise on the miss before it', async () => {
+    const validator = opaqueValidator(authMethods[0]![1]())
+    const { token } = await opaqueToken()
+    issuer.resetRequests()
+    const first = validator.authenticateNow(`Bearer ${token}`)
+    expect(first).toBeInstanceOf(Promise)
+    const result = await first
+    expect(result.source).toBe('introspection')
+    expect(validator.authenticateNow(`Bearer ${token}`)).toBe(result)
+    expect(issuer.requests.introspection).toBe(1)
+  })
+})
+
 describe('TV-B1 client_secret_basic form-url-encodes both parts', () => {
   it('encodes the ZITADEL vector', () => {
     expect(basicAuthorization('78366401571920522@amce', 'veryweaksecret!')).toBe(

@@ -115,17 +115,32 @@ export class Introspector {
     })
   }
 
-  /** The active answer's claims; throws `token_inactive` or `upstream_unavailable`. */
-  async introspect(token: string, issuer: string): Promise<Claims> {
-    const endpoint = this.config.endpoint ?? (await this.#endpoint(issuer))
+  /**
+   * The active answer's claims; throws `token_inactive` or `upstream_unavailable`. Synchronous on
+   * a cache hit: a promise only when the endpoint or the answer must be fetched.
+   */
+  introspect(token: string, issuer: string): Claims | Promise<Claims> {
+    const endpoint = this.config.endpoint ?? this.#discovered.get(issuer)
+    return endpoint === undefined
+      ? this.#endpoint(issuer).then((found) => this.#introspectAt(found, token, issuer))
+      : this.#introspectAt(endpoint, token, issuer)
+  }
+
+  #introspectAt(endpoint: string, token: string, issuer: string): Claims | Promise<Claims> {
     const key = this.#key(endpoint, token)
     // A hit needs none of fetch()'s machinery; a miss goes through it (one request per key).
-    let answer = this.#cache.get(key)
+    const answer = this.#cache.get(key)
     this.context.onEvent?.({
       type: answer === undefined ? 'cache_miss' : 'cache_hit',
       cache: 'introspection',
     })
-    answer ??= await this.#cache.fetch(key, { context: { token, endpoint, issuer } })
+    if (answer !== undefined) return this.#claims(answer)
+    return this.#cache
+      .fetch(key, { context: { token, endpoint, issuer } })
+      .then((fetched) => this.#claims(fetched))
+  }
+
+  #claims(answer: Answer | undefined): Claims {
     if (answer === undefined) throw unavailable(this.#backoff)
     if (!answer.active) throw new TokenwardError('token_inactive')
     return answer.claims ?? {}
@@ -151,6 +166,8 @@ export class Introspector {
   }
 
   readonly #endpoints = new Set<string>()
+  /** Each issuer's endpoint once its discovery answered. */
+  readonly #discovered = new Map<string, string>()
 
   async #endpoint(issuer: string): Promise<string> {
     if (this.config.endpoint !== undefined) return this.config.endpoint
@@ -163,6 +180,7 @@ export class Introspector {
       throw new TokenwardError('upstream_unavailable', { retryAfterSeconds: 60 })
     }
     this.#endpoints.add(metadata.introspection_endpoint)
+    this.#discovered.set(issuer, metadata.introspection_endpoint)
     return metadata.introspection_endpoint
   }
 

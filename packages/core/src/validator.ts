@@ -408,8 +408,15 @@ class TokenValidator implements Validator {
     return entry.result
   }
 
-  async #introspected(token: string, issuer: string): Promise<AuthResult> {
-    const claims = await this.#introspector!.introspect(token, issuer)
+  /** Synchronous when the answer is cached: a promise only when something is fetched. */
+  #introspected(token: string, issuer: string): AuthResult | Promise<AuthResult> {
+    const claims = this.#introspector!.introspect(token, issuer)
+    return claims instanceof Promise
+      ? claims.then((answer) => this.#fromAnswerOf(token, answer))
+      : this.#fromAnswerOf(token, claims)
+  }
+
+  #fromAnswerOf(token: string, claims: Claims): AuthResult {
     const known = this.#fromAnswer.get(claims)
     if (known === undefined) {
       const result = this.#fromIntrospection(token, claims)
