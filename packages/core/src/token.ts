@@ -18,8 +18,8 @@ export type Classified =
  * A compact JWS has three base64url segments and a header that is a JSON object with a string
  * `alg`. Five segments are a JWE, which is refused. Everything else is opaque.
  */
-export function classify(token: string): Classified {
-  if (!JWS.test(token)) {
+export function classify(token: string, jwsShaped = isJwsShaped(token)): Classified {
+  if (!jwsShaped) {
     if (token.split('.').length === 5) {
       throw new TokenwardError('malformed_token', {
         detail: 'encrypted tokens (JWE) are not accepted',
@@ -37,19 +37,37 @@ export function classify(token: string): Classified {
 /** Three base64url segments, the first two non-empty: one pass over the token. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
+/** Whether the token has a compact JWS's shape (such a token is a valid RFC 6750 b64token too). */
+export function isJwsShaped(token: string): boolean {
+  return JWS.test(token)
+}
+
 /**
  * An issuer's tokens share a handful of headers (one per key), so decoded headers are kept,
  * frozen, in a small LRU: most tokens skip a base64 decode and a JSON.parse.
  */
 const headers = new LRUCache<string, Readonly<Record<string, unknown>>>({ max: 64 })
 
+/** The last header decoded: most tokens carry it, and comparing strings is cheaper than hashing. */
+let last: { readonly segment: string; readonly header: Readonly<Record<string, unknown>> } = {
+  segment: '',
+  header: {},
+}
+
 function decodeHeader(segment: string): Readonly<Record<string, unknown>> | undefined {
+  if (segment === last.segment) return last.header
   const known = headers.get(segment)
-  if (known !== undefined) return known
+  if (known !== undefined) {
+    last = { segment, header: known }
+    return known
+  }
   const header = decodeJson(segment)
   if (header === undefined) return undefined
   Object.freeze(header)
-  if (segment.length <= 1024) headers.set(segment, header)
+  if (segment.length <= 1024) {
+    headers.set(segment, header)
+    last = { segment, header }
+  }
   return header
 }
 

@@ -15,7 +15,7 @@ import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
 import { checkOptions, type Config } from './options.js'
 import { checkRequirements, readScopes } from './roles.js'
 import { verifySignature } from './signature.js'
-import { classify, decodeClaims, type Classified } from './token.js'
+import { classify, decodeClaims, isJwsShaped, type Classified } from './token.js'
 import type { AuthResult, Claims, Requirements, ValidatorOptions } from './types.js'
 import type { UpstreamContext } from './upstream.js'
 
@@ -265,8 +265,7 @@ class TokenValidator implements Validator {
     if (known !== undefined) return this.#answer(known, requirements)
     if (cached) this.#config.onEvent?.(TOKEN_CACHE_MISS)
     try {
-      if (fromHeader) checkB64token(token)
-      const verified = this.#verify(token, cached)
+      const verified = this.#verify(token, cached, fromHeader)
       if (verified instanceof Promise) return this.#settle(verified, requirements)
       if (requirements !== undefined) checkRequirements(verified, requirements)
       return verified
@@ -366,9 +365,14 @@ class TokenValidator implements Validator {
     )
   }
 
-  /** Everything past the verified-token cache; `cached`: its verdict is to be cached. */
-  #verify(token: string, cached: boolean): AuthResult | Promise<AuthResult> {
-    const classified = classify(token)
+  /**
+   * Everything past the token caches. `cached`: its verdict is to be cached; `fromHeader`: it
+   * still needs its b64token check, which a JWS's shape implies.
+   */
+  #verify(token: string, cached: boolean, fromHeader = false): AuthResult | Promise<AuthResult> {
+    const jwsShaped = isJwsShaped(token)
+    if (fromHeader && !jwsShaped) checkB64token(token)
+    const classified = classify(token, jwsShaped)
     if (classified.kind === 'opaque') {
       if (this.#introspector === undefined) {
         throw new TokenwardError('malformed_token', { detail: 'not a JWT' })
@@ -446,27 +450,46 @@ class TokenValidator implements Validator {
     const issuer = claims.iss as string
     const exp = claims.exp as number
     const ttlMs = cached ? Math.min(config.tokenCache!.ttlSeconds, exp - now) * 1000 : 0
-    const forged = (error: unknown): never => {
-      if (ttlMs > 0 && isTokenwardError(error) && error.code === 'invalid_signature') {
-        this.#tokens!.forged.set(token.slice(-TAIL), token, { ttl: ttlMs })
-      }
-      throw error
-    }
-    const accept = (keys: KeySource): AuthResult => {
-      const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), config)
-      if (ttlMs > 0) {
-        const kid = typeof header.kid === 'string' ? header.kid : undefined
-        this.#tokens!.verified.set(token.slice(-TAIL), { result, keys, kid }, { ttl: ttlMs })
-      }
-      return result
-    }
     let keys: KeySource | Promise<KeySource>
     try {
       keys = this.#verifySignature(token, header, issuer)
     } catch (error) {
-      return forged(error)
+      throw this.#remember(error, token, ttlMs)
     }
-    return keys instanceof Promise ? keys.then(accept, forged) : accept(keys)
+    if (keys instanceof Promise) {
+      return keys.then(
+        (source) => this.#accept(token, header, claims, source, ttlMs),
+        (error: unknown) => {
+          throw this.#remember(error, token, ttlMs)
+        },
+      )
+    }
+    return this.#accept(token, header, claims, keys, ttlMs)
+  }
+
+  /** A verified JWT's result, cached for `ttlMs`. */
+  #accept(
+    token: string,
+    header: Readonly<Record<string, unknown>>,
+    claims: Claims,
+    keys: KeySource,
+    ttlMs: number,
+  ): AuthResult {
+    const issuer = claims.iss as string
+    const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), this.#config)
+    if (ttlMs > 0) {
+      const kid = typeof header.kid === 'string' ? header.kid : undefined
+      this.#tokens!.verified.set(token.slice(-TAIL), { result, keys, kid }, { ttl: ttlMs })
+    }
+    return result
+  }
+
+  /** A forged signature is remembered for `ttlMs`; the error is passed on. */
+  #remember(error: unknown, token: string, ttlMs: number): unknown {
+    if (ttlMs > 0 && isTokenwardError(error) && error.code === 'invalid_signature') {
+      this.#tokens!.forged.set(token.slice(-TAIL), token, { ttl: ttlMs })
+    }
+    return error
   }
 
   /** R-D1: the signature verifies with the issuer's key for the header's `kid` and `alg`. */
@@ -641,7 +664,10 @@ function deepFreeze<T>(value: T): T {
     const item = pending.pop()
     if (typeof item === 'object' && item !== null && !Object.isFrozen(item)) {
       Object.freeze(item)
-      for (const member of Object.values(item)) pending.push(member)
+      for (const key in item) {
+        const member = (item as Record<string, unknown>)[key]
+        if (typeof member === 'object' && member !== null) pending.push(member)
+      }
     }
   }
   return value
