@@ -47,9 +47,9 @@ const SCENARIOS = {
 }
 
 const settings = {
-  duration: numberEnv('BENCH_DURATION', 2, 0.5),
+  duration: numberEnv('BENCH_DURATION', 1, 0.5),
   warmup: numberEnv('BENCH_WARMUP', 1, 0),
-  repeats: Math.round(numberEnv('BENCH_REPEATS', 3, 1)),
+  repeats: Math.round(numberEnv('BENCH_REPEATS', 6, 1)),
   connections: Math.round(numberEnv('BENCH_CONNECTIONS', 16, 1)),
   poolSize: Math.round(numberEnv('BENCH_POOL_SIZE', 1024, 1)),
   newRate: numberEnv('BENCH_NEW_RATE', 15_000, 100),
@@ -281,7 +281,13 @@ async function main() {
   // Grouped by framework, the bare one first and tokenward next: in every round each contender
   // runs right before or after its neighbours, so its ratio compares runs seconds apart.
   const rank = (name) =>
-    CONTENDERS[name].bare === true ? 0 : CONTENDERS[name].tokenward !== undefined ? 1 : 2
+    CONTENDERS[name].bare === true
+      ? 0
+      : CONTENDERS[name].tokenward !== undefined
+        ? 1
+        : CONTENDERS[name].control === true
+          ? 2
+          : 3
   const frameworks = [...new Set(contenders.map((name) => CONTENDERS[name].framework))]
   const inScenario = (scenario) =>
     contenders

@@ -156,10 +156,9 @@ export const CONTENDERS = {
     },
   },
 
-  'fastify-hook-noop': {
+  'fastify-noop': {
     framework: 'fastify',
     label: 'fastify + an onRequest hook that only calls done()',
-    optIn: true,
     control: true,
     // A control: what one more hook costs, and how far apart two equal servers measure.
     async install(app) {
@@ -169,7 +168,6 @@ export const CONTENDERS = {
   'koa-noop': {
     framework: 'koa',
     label: 'koa + a middleware that only returns next()',
-    optIn: true,
     control: true,
     // A control: what one more middleware costs, and how far apart two equal servers measure.
     async install(app) {
