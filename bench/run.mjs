@@ -102,6 +102,15 @@ function stopChild(child) {
   })
 }
 
+/** Moves a running process (every thread) to one core, when pinning. */
+function moveTo(pid, cpu) {
+  if (!settings.pin) return
+  const moved = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], {
+    encoding: 'utf8',
+  })
+  if (moved.status !== 0) throw new Error(`taskset -a -p -c ${cpu} ${pid}: ${moved.stderr.trim()}`)
+}
+
 /** Starts `node script args` (pinned to `cpu` when pinning), resolves { child, port }. */
 function startNode(script, args, cpu, env, nodeFlags = []) {
   const command = settings.pin ? 'taskset' : process.execPath
@@ -392,7 +401,9 @@ async function main() {
             `--cpu-prof-name=${scenario}-${name}.cpuprofile`,
           ]
         : []
-      servers[name] = await startNode(serverEntry, [name, scenario], 0, serverEnv, flags)
+      // Parked on core 1 with the driver; each moves to core 0 for its own runs only, so that
+      // whatever an idle server still does (a deferred GC) never lands on the measured core.
+      servers[name] = await startNode(serverEntry, [name, scenario], 1, serverEnv, flags)
       log(`started ${name}`)
     }
     // In `new`, a checking contender gets each token of the run's share once (and stops at its
@@ -417,6 +428,7 @@ async function main() {
       for (const name of names) {
         const warmups = []
         let elapsed = 0
+        moveTo(servers[name].child.pid, 0)
         if (fixedPool) {
           const list = tokens[scenario]
           const prime = await load(servers[name].port, shared(list), 60, list.length)
@@ -428,6 +440,7 @@ async function main() {
             await load(servers[name].port, requestsFor('warm', name), settings.warmup - elapsed),
           )
         }
+        moveTo(servers[name].child.pid, 1)
         log(
           `${scenario} warm-up ${name}: ${warmups.map((w) => `${w.requests.total} in ${w.seconds.toFixed(2)} s`).join(', ')}`,
         )
@@ -446,6 +459,7 @@ async function main() {
       // A B C, then C B A: a drift of the machine's speed during a round cancels out in pairs.
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
         const { child, port } = servers[name]
+        moveTo(child.pid, 0)
         await sleep(100)
         const before = processCpuMicros(child.pid, ticks)
         const result = await load(
@@ -455,6 +469,7 @@ async function main() {
           cap(round, name),
         )
         const cpu = processCpuMicros(child.pid, ticks) - before
+        moveTo(child.pid, 1)
         const expected = ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect
         const total = result.requests.total
         const run = {
@@ -571,7 +586,7 @@ function report(results, skipped, extra) {
   )
   lines.push(
     settings.pin
-      ? '- Pinning: each server process on core 0 (`taskset -c 0`); autocannon (this driver) and the issuer on core 1.'
+      ? '- Pinning: the measured server alone on core 0 during its runs (`taskset`), every other server parked on core 1 with autocannon (this driver) and the issuer.'
       : '- Pinning: none.',
   )
   lines.push(

@@ -93,7 +93,7 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Key of the verified-token and introspection caches: SHA-256, never the token itself. */
+/** Key of the introspection cache and its shared store: SHA-256, never the token itself. */
 export function hashToken(token: string): string {
   return hash('sha256', token, 'base64url')
 }
