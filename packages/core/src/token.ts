@@ -20,7 +20,7 @@ export type Classified =
  */
 export function classify(token: string, jwsShaped = isJwsShaped(token)): Classified {
   if (!jwsShaped) {
-    if (token.split('.').length === 5) {
+    if (dots(token) === 4) {
       throw new TokenwardError('malformed_token', {
         detail: 'encrypted tokens (JWE) are not accepted',
       })
@@ -36,6 +36,12 @@ export function classify(token: string, jwsShaped = isJwsShaped(token)): Classif
 
 /** Three base64url segments, the first two non-empty: one pass over the token. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+function dots(token: string): number {
+  let count = 0
+  for (let at = token.indexOf('.'); at !== -1; at = token.indexOf('.', at + 1)) count++
+  return count
+}
 
 /** Whether the token has a compact JWS's shape (such a token is a valid RFC 6750 b64token too). */
 export function isJwsShaped(token: string): boolean {

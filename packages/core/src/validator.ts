@@ -391,7 +391,8 @@ class TokenValidator implements Validator {
    */
   #known(token: string): Known {
     const tokens = this.#tokens
-    if (tokens === undefined) return undefined
+    // Only JWTs are cached here, and a JWT has dots (an opaque token is the introspection cache's).
+    if (tokens === undefined || !token.includes('.')) return undefined
     const key = token.slice(-TAIL)
     const entry = tokens.verified.get(key)
     if (entry === undefined || entry.result.token !== token) {
