@@ -98,17 +98,20 @@ function stopChild(child) {
       clearTimeout(timer)
       resolve()
     })
+    thaw(child)
     child.stdin.end()
   })
 }
 
-/** Moves a running process (every thread) to one core, when pinning. */
-function moveTo(pid, cpu) {
-  if (!settings.pin) return
-  const moved = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], {
-    encoding: 'utf8',
-  })
-  if (moved.status !== 0) throw new Error(`taskset -a -p -c ${cpu} ${pid}: ${moved.stderr.trim()}`)
+/**
+ * SIGSTOP / SIGCONT. A frozen server whose driver died is not left behind: its process group
+ * is orphaned, so the kernel sends it SIGHUP and SIGCONT (it exits), and its stdin has ended.
+ */
+function freeze(child) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGSTOP')
+}
+function thaw(child) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT')
 }
 
 /** Starts `node script args` (pinned to `cpu` when pinning), resolves { child, port }. */
@@ -401,9 +404,10 @@ async function main() {
             `--cpu-prof-name=${scenario}-${name}.cpuprofile`,
           ]
         : []
-      // Parked on core 1 with the driver; each moves to core 0 for its own runs only, so that
-      // whatever an idle server still does (a deferred GC) never lands on the measured core.
-      servers[name] = await startNode(serverEntry, [name, scenario], 1, serverEnv, flags)
+      servers[name] = await startNode(serverEntry, [name, scenario], 0, serverEnv, flags)
+      // Frozen except for its own runs: what a server still does once its load stops (V8
+      // collecting its garbage when idle) must not land in another server's run.
+      freeze(servers[name].child)
       log(`started ${name}`)
     }
     // In `new`, a checking contender gets each token of the run's share once (and stops at its
@@ -428,7 +432,7 @@ async function main() {
       for (const name of names) {
         const warmups = []
         let elapsed = 0
-        moveTo(servers[name].child.pid, 0)
+        thaw(servers[name].child)
         if (fixedPool) {
           const list = tokens[scenario]
           const prime = await load(servers[name].port, shared(list), 60, list.length)
@@ -440,7 +444,7 @@ async function main() {
             await load(servers[name].port, requestsFor('warm', name), settings.warmup - elapsed),
           )
         }
-        moveTo(servers[name].child.pid, 1)
+        freeze(servers[name].child)
         log(
           `${scenario} warm-up ${name}: ${warmups.map((w) => `${w.requests.total} in ${w.seconds.toFixed(2)} s`).join(', ')}`,
         )
@@ -459,7 +463,7 @@ async function main() {
       // A B C, then C B A: a drift of the machine's speed during a round cancels out in pairs.
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
         const { child, port } = servers[name]
-        moveTo(child.pid, 0)
+        thaw(child)
         await sleep(100)
         const before = processCpuMicros(child.pid, ticks)
         const result = await load(
@@ -469,7 +473,7 @@ async function main() {
           cap(round, name),
         )
         const cpu = processCpuMicros(child.pid, ticks) - before
-        moveTo(child.pid, 1)
+        freeze(child)
         const expected = ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect
         const total = result.requests.total
         const run = {
@@ -586,7 +590,7 @@ function report(results, skipped, extra) {
   )
   lines.push(
     settings.pin
-      ? '- Pinning: the measured server alone on core 0 during its runs (`taskset`), every other server parked on core 1 with autocannon (this driver) and the issuer.'
+      ? '- Pinning: each server process on core 0 (`taskset -c 0`), frozen (SIGSTOP) except during its own warm-up and runs; autocannon (this driver) and the issuer on core 1.'
       : '- Pinning: none.',
   )
   lines.push(

@@ -88,6 +88,8 @@ interface Verified {
   readonly result: AuthResult
   readonly keys: KeySource
   readonly kid: string | undefined
+  /** Seconds (epoch) before which the lifetime checks still hold: exp, maxTokenAgeSeconds. */
+  readonly until: number
 }
 
 /**
@@ -398,12 +400,15 @@ class TokenValidator implements Validator {
     if (entry === undefined || entry.result.token !== token) {
       return tokens.forged.get(key) === token ? FORGED : undefined
     }
-    try {
-      // The lifetime checks of first sight, again (exp, maxTokenAgeSeconds).
-      checkTimes(entry.result.claims, this.#config.time, Date.now() / 1000, true)
-    } catch (error) {
-      tokens.verified.delete(key)
-      throw error
+    const now = Date.now() / 1000
+    if (now >= entry.until) {
+      try {
+        // Past the entry's deadline, the lifetime checks decide again (and name the failure).
+        checkTimes(entry.result.claims, this.#config.time, now, true)
+      } catch (error) {
+        tokens.verified.delete(key)
+        throw error
+      }
     }
     if (entry.kid !== undefined && !entry.keys.hasKid(entry.kid)) {
       // The key left the JWKS: verify again (and fail unless it comes back).
@@ -480,7 +485,8 @@ class TokenValidator implements Validator {
     const result = buildResult(token, 'jwt', claims, issuer, audienceList(claims.aud), this.#config)
     if (ttlMs > 0) {
       const kid = typeof header.kid === 'string' ? header.kid : undefined
-      this.#tokens!.verified.set(token.slice(-TAIL), { result, keys, kid }, { ttl: ttlMs })
+      const until = lifetimeEnd(claims, this.#config.time)
+      this.#tokens!.verified.set(token.slice(-TAIL), { result, keys, kid, until }, { ttl: ttlMs })
     }
     return result
   }
@@ -631,6 +637,16 @@ class TokenValidator implements Validator {
 
 const TOKEN_CACHE_HIT = Object.freeze({ type: 'cache_hit', cache: 'token' } as const)
 const TOKEN_CACHE_MISS = Object.freeze({ type: 'cache_miss', cache: 'token' } as const)
+
+/** When a verified token's lifetime checks stop holding: `exp`, or `iat` + maxTokenAgeSeconds. */
+function lifetimeEnd(claims: Claims, time: Config['time']): number {
+  const skew = time.clockToleranceSeconds
+  const end = (claims.exp as number) + skew
+  const { iat } = claims
+  return time.maxTokenAgeSeconds === undefined || typeof iat !== 'number'
+    ? end
+    : Math.min(end, iat + time.maxTokenAgeSeconds + skew)
+}
 
 function buildResult(
   token: string,
