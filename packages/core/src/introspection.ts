@@ -149,7 +149,7 @@ export class Introspector {
   async invalidate(token: string): Promise<void> {
     const endpoints = new Set<string>()
     if (this.config.endpoint !== undefined) endpoints.add(this.config.endpoint)
-    for (const endpoint of this.#endpoints) endpoints.add(endpoint)
+    for (const endpoint of this.#discovered.values()) endpoints.add(endpoint)
     for (const endpoint of endpoints) {
       const key = this.#key(endpoint, token)
       this.#cache.delete(key)
@@ -165,7 +165,6 @@ export class Introspector {
     return Promise.resolve()
   }
 
-  readonly #endpoints = new Set<string>()
   /** Each issuer's endpoint once its discovery answered. */
   readonly #discovered = new Map<string, string>()
 
@@ -179,7 +178,6 @@ export class Introspector {
       )
       throw new TokenwardError('upstream_unavailable', { retryAfterSeconds: 60 })
     }
-    this.#endpoints.add(metadata.introspection_endpoint)
     this.#discovered.set(issuer, metadata.introspection_endpoint)
     return metadata.introspection_endpoint
   }

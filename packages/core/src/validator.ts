@@ -199,24 +199,14 @@ class TokenValidator implements Validator {
   }
 
   validate(token: string, requirements?: Requirements): Promise<AuthResult> {
-    try {
-      return Promise.resolve(this.#validateNow(token, requirements))
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
-      return Promise.reject(error)
-    }
+    return promised(() => this.#validateNow(token, requirements))
   }
 
   authenticate(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): Promise<AuthResult> {
-    try {
-      return Promise.resolve(this.authenticateNow(authorization, requirements))
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
-      return Promise.reject(error)
-    }
+    return promised(() => this.authenticateNow(authorization, requirements))
   }
 
   authenticateNow(
@@ -632,6 +622,16 @@ class TokenValidator implements Validator {
       audience = checkAudience(claims, config.audience)
     }
     return buildResult(token, 'introspection', claims, issuer, audience, config)
+  }
+}
+
+/** A synchronous-or-promise answer as a promise: what it returns, or what it throws, rejected. */
+function promised<T>(answer: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(answer())
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+    return Promise.reject(error)
   }
 }
 
