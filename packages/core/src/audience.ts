@@ -1,13 +1,25 @@
 /**
- * The audience policy (validation-rules.md Part 3) and the authorized-party rules.
+ * The audience policy and the authorized-party rules, from the option to the verdict.
  *
  * lenient: at least one `aud` value is trusted (RFC 7519 §4.1.3).
  * strict:  every `aud` value is trusted (OIDC Core §3.1.3.7 rule 3), one of them names this API,
- *          and a multi-audience token names its client (`azp` / `client_id`, S1–S3).
- * Both:    every `required` value is present. Comparison is exact: no trimming, no URL folding.
+ *          `azp` and `client_id` agree, and a token with several audiences names its client
+ *          (`azp` or `client_id`, OIDC Core §2 `azp`).
+ * Both:    every `required` value is present, and the client is on `authorizedParties` when
+ *          that allow-list is given. Comparison is exact: no trimming, no URL folding.
+ *
+ * A required value (this API's own id) is always trusted, whatever the trust list or predicate
+ * says: a token addressed to this API cannot be refused for naming it.
  */
 import { TokenwardError, describeValue } from './errors.js'
-import type { AudienceMode, Claims } from './types.js'
+import {
+  fail,
+  isObject,
+  nonEmptyStrings,
+  optionNames,
+  refuseUnknownOptions,
+} from './option-values.js'
+import type { AudienceMode, AudienceOptions, Claims, Logger, ValidatorOptions } from './types.js'
 
 export interface AudiencePolicy {
   readonly mode: AudienceMode
@@ -19,7 +31,89 @@ export interface AudiencePolicy {
   readonly authorizedParties: ReadonlySet<string> | undefined
 }
 
-/** `aud` as a list of strings (R-E7), or an `invalid_audience` error. */
+const AUDIENCE_OPTIONS = optionNames<AudienceOptions>({ trusted: true, mode: true, required: true })
+
+/* eslint-disable @typescript-eslint/no-unnecessary-condition --
+   Options come from JavaScript callers and JSON files too: these checks run against values the
+   types already forbid. */
+/**
+ * The policy of the `audience` and `authorizedParties` options; throws a `ConfigurationError`.
+ * Warns when a lenient policy would accept a token addressed only to a co-audience.
+ */
+export function audiencePolicy(
+  options: Pick<ValidatorOptions, 'audience' | 'authorizedParties'>,
+  logger: Logger | undefined,
+): AudiencePolicy {
+  const raw = options.audience as unknown
+  if (raw === undefined) {
+    fail(
+      'audience',
+      'is required: the audience values this API trusts, e.g. { trusted: ["<project id>"], mode: "strict" }',
+    )
+  }
+  const shorthand = typeof raw === 'string' || Array.isArray(raw)
+  const spec = (shorthand ? { trusted: raw } : raw) as AudienceOptions
+  if (!isObject(spec))
+    fail('audience', 'must be a string, an array of strings or { trusted, mode, required }')
+  refuseUnknownOptions('audience', AUDIENCE_OPTIONS, spec)
+  const mode = spec.mode ?? 'lenient'
+  if (mode !== 'strict' && mode !== 'lenient')
+    fail('audience.mode', `must be 'strict' or 'lenient'; got ${String(mode)}`)
+  const required =
+    spec.required === undefined
+      ? []
+      : nonEmptyStrings(
+          spec.required,
+          'audience.required',
+          'list the ids that must be in aud, e.g. your project id',
+        )
+  const requiredSet = new Set(required)
+  const trusted = spec.trusted
+  let isTrusted: (aud: string) => boolean
+  if (typeof trusted === 'function') {
+    isTrusted = (aud) => requiredSet.has(aud) || trusted(aud)
+  } else {
+    const option = shorthand ? 'audience' : 'audience.trusted'
+    if (trusted === '') fail(option, 'must not be an empty string')
+    const list =
+      typeof trusted === 'string'
+        ? [trusted]
+        : nonEmptyStrings(
+            trusted,
+            option,
+            'list the audience values this API trusts, or pass a predicate (aud) => boolean',
+          )
+    const set = new Set([...list, ...required])
+    isTrusted = (aud) => set.has(aud)
+    if (mode === 'lenient' && required.length === 0 && set.size > 1) {
+      // Any trusted value passes, so a token addressed only to a co-audience passes too.
+      logger?.warn(
+        "tokenward: lenient audience with several trusted values and no audience.required accepts tokens addressed only to a co-audience; set audience.required to this API's own id",
+        { option: 'audience' },
+      )
+    }
+  }
+  return {
+    mode,
+    isTrusted,
+    isOwn: required.length > 0 ? (aud) => requiredSet.has(aud) : isTrusted,
+    required,
+    authorizedParties:
+      options.authorizedParties === undefined
+        ? undefined
+        : new Set(
+            nonEmptyStrings(
+              options.authorizedParties,
+              'authorizedParties',
+              'list the client ids allowed to call this API',
+            ),
+          ),
+  }
+}
+
+/* eslint-enable @typescript-eslint/no-unnecessary-condition */
+
+/** `aud` as a list of strings (RFC 7519 §4.1.3), or an `invalid_audience` error. */
 export function audienceList(aud: unknown): readonly string[] {
   if (typeof aud === 'string') return [aud]
   if (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string')) {
@@ -57,7 +151,7 @@ export function checkAudience(claims: Claims, policy: AudiencePolicy): readonly 
   return aud
 }
 
-/** S1: `azp` and `client_id` agree. S2: a multi-audience token names its client. */
+/** `azp` and `client_id` agree; a token with several audiences names its client. */
 function checkStrictParty(claims: Claims, aud: readonly string[]): void {
   const { azp, client_id: clientId } = claims
   if (azp !== undefined && clientId !== undefined && azp !== clientId) {
@@ -70,7 +164,7 @@ function checkStrictParty(claims: Claims, aud: readonly string[]): void {
   }
 }
 
-/** S3 / R-F3: the client the token was issued to is on the allow-list. */
+/** The client the token was issued to is on the allow-list. */
 export function checkAuthorizedParty(
   claims: Claims,
   allowed: ReadonlySet<string> | undefined,

@@ -4,7 +4,8 @@
  * while the issuer is down.
  */
 import { TokenwardError, describeValue } from './errors.js'
-import type { Claims } from './types.js'
+import { fail, numberInRange } from './option-values.js'
+import type { Claims, JwsAlgorithm, ValidatorOptions } from './types.js'
 
 export interface HeaderPolicy {
   readonly algorithms: ReadonlySet<string>
@@ -17,13 +18,89 @@ export interface TimePolicy {
   readonly maxTokenAgeSeconds: number | undefined
 }
 
+const ASYMMETRIC_ALGORITHMS: readonly JwsAlgorithm[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]
+
+const DEFAULT_TOKEN_TYPES: readonly (string | null)[] = [
+  'JWT',
+  'at+jwt',
+  'application/at+jwt',
+  null,
+]
+
+/** The policy of the `algorithms` and `tokenTypes` options; throws a `ConfigurationError`. */
+export function headerPolicy(
+  options: Pick<ValidatorOptions, 'algorithms' | 'tokenTypes'>,
+): HeaderPolicy {
+  const algorithms = options.algorithms === undefined ? ASYMMETRIC_ALGORITHMS : options.algorithms
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    fail('algorithms', `must be a non-empty array of: ${ASYMMETRIC_ALGORITHMS.join(', ')}`)
+  }
+  for (const alg of algorithms as readonly unknown[]) {
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg as JwsAlgorithm)) {
+      fail(
+        'algorithms',
+        `contains "${String(alg)}"; only asymmetric algorithms are allowed: ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+      )
+    }
+  }
+  const tokenTypes = options.tokenTypes ?? DEFAULT_TOKEN_TYPES
+  if (
+    !Array.isArray(tokenTypes) ||
+    tokenTypes.length === 0 ||
+    !tokenTypes.every((t) => t === null || (typeof t === 'string' && t !== ''))
+  ) {
+    fail(
+      'tokenTypes',
+      'must be a non-empty array of typ values (null accepts a missing typ), e.g. ["at+jwt"]',
+    )
+  }
+  return {
+    algorithms: new Set(algorithms),
+    tokenTypes: new Set(
+      (tokenTypes as readonly (string | null)[]).map((t) => (t === null ? '' : normalizeType(t))),
+    ),
+  }
+}
+
+/** The policy of `clockToleranceSeconds` and `maxTokenAgeSeconds`; throws a `ConfigurationError`. */
+export function timePolicy(
+  options: Pick<ValidatorOptions, 'clockToleranceSeconds' | 'maxTokenAgeSeconds'>,
+): TimePolicy {
+  return {
+    clockToleranceSeconds: numberInRange(
+      options.clockToleranceSeconds,
+      'clockToleranceSeconds',
+      5,
+      {
+        min: 0,
+        max: 600,
+      },
+    ),
+    maxTokenAgeSeconds:
+      options.maxTokenAgeSeconds === undefined
+        ? undefined
+        : numberInRange(options.maxTokenAgeSeconds, 'maxTokenAgeSeconds', 0, { min: 1 }),
+  }
+}
+
 /** `typ` compared case-insensitively with an optional `application/` prefix (RFC 7515 §4.1.9). */
 export function normalizeType(typ: string): string {
   const lower = typ.toLowerCase()
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower
 }
 
-/** R-C1: `alg` is on the allow-list (`none` and HMAC never are). */
+/** `alg` is on the allow-list (`none` and HMAC never are): RFC 8725 §3.1, §3.2. */
 export function checkAlgorithm(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const alg = header.alg as string
   if (!policy.algorithms.has(alg)) {
@@ -31,14 +108,17 @@ export function checkAlgorithm(header: Record<string, unknown>, policy: HeaderPo
   }
 }
 
-/** R-C4: no extension is understood, so any critical one (and unencoded payloads) is refused. */
+/**
+ * No header extension is understood, so any critical one is refused (RFC 7515 §4.1.11), and so
+ * is an unencoded payload (RFC 7797 §3).
+ */
 export function checkCritical(header: Record<string, unknown>): void {
   if (header.crit !== undefined || header.b64 !== undefined) {
     throw new TokenwardError('malformed_token', { detail: 'unsupported critical header' })
   }
 }
 
-/** R-C3: the header `typ` is one of the accepted token types. */
+/** The header `typ` is one of the accepted token types (RFC 8725 §3.11, RFC 9068 §2.1). */
 export function checkType(header: Record<string, unknown>, policy: HeaderPolicy): void {
   const { typ } = header
   if (typ !== undefined && (typeof typ !== 'string' || typ === '')) {
@@ -65,7 +145,10 @@ function numericDate(claims: Claims, name: string): number | undefined {
   return value
 }
 
-/** R-E2–R-E4, R-E8: `exp` required; `nbf`, `iat` checked when present. Returns `exp`. */
+/**
+ * `exp` required (RFC 9068 §2.2); `nbf`, `iat` checked when present (RFC 7519 §4.1.4–4.1.6),
+ * each with the clock tolerance. Returns `exp`.
+ */
 export function checkTimes(
   claims: Claims,
   policy: TimePolicy,
@@ -93,7 +176,7 @@ export function checkTimes(
   return exp
 }
 
-/** R-E1: byte-equal to a configured issuer. Returns it. */
+/** `iss` is byte-equal to a configured issuer (OIDC Core §3.1.3.7 rule 2). Returns it. */
 export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): string {
   const { iss } = claims
   if (typeof iss !== 'string' || !issuers.has(iss)) {
@@ -106,7 +189,7 @@ export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): strin
 const ID_TOKEN_MARKERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
 
 /**
- * R-G1: an ID token is not an access token. With the ZITADEL profile (R-G2), an access token
+ * An ID token is not an access token (RFC 9068 §4, RFC 8725 §2.8). With the ZITADEL profile, an access token
  * has `jti` and `client_id` and no `azp`, which ZITADEL ID tokens (same `typ`, same keys) lack.
  */
 export function checkTokenKind(claims: Claims, zitadelProfile: boolean): void {

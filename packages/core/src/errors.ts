@@ -142,40 +142,27 @@ export function describeValue(value: unknown): string {
 /** The one error class tokenward throws for requests; `code` is the stable contract. */
 export class TokenwardError extends Error {
   /** Stable machine-readable code (see the README's table). */
-  readonly code: TokenwardErrorCode
+  declare readonly code: TokenwardErrorCode
   /** HTTP status that answers this error. */
-  readonly status: number
+  declare readonly status: number
   /** RFC 6750 error code for the challenge, or undefined (no token, outage). */
-  readonly error: BearerErrorCode | undefined
+  declare readonly error: BearerErrorCode | undefined
   /** Client-facing description: says what was expected and found, never the token. */
-  readonly description: string
+  declare readonly description: string
   /** Scopes named in an `insufficient_scope` challenge. */
-  readonly scope: readonly string[] | undefined
+  declare readonly scope: readonly string[] | undefined
   /** Seconds until the issuer is tried again; set on `upstream_unavailable`. */
-  readonly retryAfterSeconds: number | undefined
-  /** `realm` of the challenge; the validator sets its configured realm. */
-  realm = 'api'
+  declare readonly retryAfterSeconds: number | undefined
+  /** `realm` of the challenge; the validator that rejected the token sets its configured realm. */
+  declare realm: string
 
   constructor(code: TokenwardErrorCode, options: TokenwardErrorOptions = {}) {
-    const info = CODES[code]
-    // The table's descriptions are clean already; only a detail needs sanitising.
-    const description =
-      options.detail === undefined
-        ? info.description
-        : `${info.description}: ${options.detail}`.replace(DESCRIPTION_CHARS, ' ')
-    // A rejected token is an answer, not a fault: no stack trace (it costs more than the checks).
-    // The `cause` of an upstream failure keeps its own.
-    const stackTraceLimit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(description, options.cause === undefined ? undefined : { cause: options.cause })
-    Error.stackTraceLimit = stackTraceLimit
-    this.name = 'TokenwardError'
-    this.code = code
-    this.status = info.status
-    this.error = info.error
-    this.description = description
-    this.scope = options.scope
-    this.retryAfterSeconds = options.retryAfterSeconds
+    // A rejected token is an answer, not a fault: it is built without the stack trace V8 would
+    // capture in Error's constructor (ten times the cost of every check a cached token needs).
+    // The object is still an instance of this class and of Error; an upstream failure keeps its
+    // own stack in `cause`.
+    return initError(Object.create(new.target.prototype) as TokenwardError, code, options)
+    super() // never reached: TypeScript requires the call in a derived class
   }
 
   /** The `WWW-Authenticate` value (RFC 6750 §3), or undefined where none is sent (503, 500). */
@@ -192,6 +179,12 @@ export class TokenwardError extends Error {
   }
 }
 
+Object.defineProperty(TokenwardError.prototype, 'name', {
+  value: 'TokenwardError',
+  writable: true,
+  configurable: true,
+})
+
 /** Thrown by `createValidator` (only there) for a bad option; the message names the option path. */
 export class ConfigurationError extends TokenwardError {
   /** The option path, e.g. `audience.trusted`. */
@@ -202,7 +195,43 @@ export class ConfigurationError extends TokenwardError {
     this.name = 'ConfigurationError'
     this.option = option
     this.message = `tokenward: option "${option}" ${problem}`
+    // A misconfiguration is a fault of the code that created the validator: point at it.
+    Error.captureStackTrace(this, ConfigurationError)
   }
+}
+
+/** Fills a rejection's members, as a constructor would (message, stack and cause not enumerable). */
+function initError(
+  error: TokenwardError,
+  code: TokenwardErrorCode,
+  options: TokenwardErrorOptions,
+): TokenwardError {
+  const info = CODES[code]
+  // The table's descriptions are clean already; only a detail needs sanitising.
+  const description =
+    options.detail === undefined
+      ? info.description
+      : `${info.description}: ${options.detail}`.replace(DESCRIPTION_CHARS, ' ')
+  const target = error as { -readonly [K in keyof TokenwardError]: TokenwardError[K] }
+  target.code = code
+  target.status = info.status
+  target.error = info.error
+  target.description = description
+  target.scope = options.scope
+  target.retryAfterSeconds = options.retryAfterSeconds
+  target.realm = 'api'
+  Object.defineProperties(error, {
+    message: { value: description, writable: true, configurable: true },
+    stack: { value: `TokenwardError: ${description}`, writable: true, configurable: true },
+  })
+  if (options.cause !== undefined) {
+    Object.defineProperty(error, 'cause', {
+      value: options.cause,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return error
 }
 
 function quote(value: string): string {

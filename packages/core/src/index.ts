@@ -9,7 +9,7 @@ export {
   type InspectionStep,
   type Validator,
 } from './validator.js'
-export type { CheckName } from './checks.js'
+export type { CheckName } from './pipeline.js'
 export {
   ConfigurationError,
   ERROR_CODES,
@@ -21,11 +21,19 @@ export {
   type HttpErrorResponse,
   type TokenwardErrorCode,
 } from './errors.js'
-export { resolveValidator, roleRequirements, type RoleOptions } from './adapter.js'
+export {
+  adapterValidator,
+  authenticateRequest,
+  closeWithServer,
+  renderFailure,
+  resolveValidator,
+  roleRequirements,
+  type RoleOptions,
+} from './adapter.js'
 export { authorizationValues } from './bearer.js'
 export { hashToken } from './token.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'
-export { basicAuthorization, formUrlEncode } from './introspection.js'
+export { basicAuthorization, formUrlEncode } from './client-auth.js'
 export type {
   AudienceMode,
   AudienceOptions,

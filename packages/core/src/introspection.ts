@@ -1,21 +1,26 @@
 /**
- * RFC 7662 token introspection and its cache. `active: true` answers come back as claims for the
- * same policy as a JWT; `active: false` is `token_inactive`; any other answer, status or network
- * failure is `upstream_unavailable` and is never cached.
+ * RFC 7662 token introspection and its answer cache. `active: true` answers come back as claims
+ * for the same policy as a JWT; `active: false` is `token_inactive`; any other answer, status or
+ * network failure is `upstream_unavailable` and is never cached.
  *
  * Cache: an LRU keyed by (endpoint, client id, SHA-256 of the token), one request in flight per
  * key (lru-cache's fetchMethod), entries living min(ttlSeconds, exp − now); optionally a shared
  * store behind it whose failures only cost a direct introspection.
  */
-import { createPrivateKey, hash, randomUUID, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { SignJWT } from 'jose'
+import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { Discovery } from './discovery.js'
-import { ConfigurationError, TokenwardError } from './errors.js'
-import { checkKeyFile, type IntrospectionConfig } from './options.js'
+import { ClientAuthentication, introspectionAuthOption } from './client-auth.js'
+import { TokenwardError } from './errors.js'
+import {
+  fail,
+  httpsUrl,
+  isObject,
+  numberInRange,
+  optionNames,
+  refuseUnknownOptions,
+} from './option-values.js'
 import { hashToken } from './token.js'
-import type { Claims } from './types.js'
+import type { CacheStore, Claims, IntrospectionAuth, IntrospectionOptions } from './types.js'
 import {
   Backoff,
   UpstreamFailure,
@@ -24,6 +29,113 @@ import {
   unavailable,
   type UpstreamContext,
 } from './upstream.js'
+
+/** Introspection settings after checking. */
+export interface IntrospectionConfig {
+  readonly endpoint: string | undefined
+  readonly auth: IntrospectionAuth
+  readonly mode: 'opaque' | 'always'
+  readonly timeoutMs: number
+  readonly audienceOptional: boolean
+  readonly cacheMax: number
+  readonly ttlSeconds: number
+  readonly negativeTtlSeconds: number
+  readonly store: CacheStore | undefined
+}
+
+const INTROSPECTION_OPTIONS = optionNames<IntrospectionOptions>({
+  endpoint: true,
+  auth: true,
+  mode: true,
+  timeoutMs: true,
+  audienceOptional: true,
+  cache: true,
+})
+const CACHE_OPTIONS = optionNames<NonNullable<IntrospectionOptions['cache']>>({
+  max: true,
+  ttlSeconds: true,
+  negativeTtlSeconds: true,
+  store: true,
+})
+
+/* eslint-disable @typescript-eslint/no-unnecessary-condition --
+   Options come from JavaScript callers and JSON files too: these checks run against values the
+   types already forbid. */
+/** The checked `introspection` option; `single`: one issuer (an endpoint may be configured). */
+export function introspectionOption(
+  intro: IntrospectionOptions | undefined,
+  single: boolean,
+): IntrospectionConfig | undefined {
+  if (intro === undefined) return undefined
+  if (!isObject(intro))
+    fail('introspection', 'must be an object { auth, endpoint?, mode?, timeoutMs?, cache? }')
+  refuseUnknownOptions('introspection', INTROSPECTION_OPTIONS, intro)
+  if (intro.endpoint !== undefined) {
+    if (!single)
+      fail(
+        'introspection.endpoint',
+        'is allowed only with a single issuer; several issuers use their own discovery',
+      )
+    httpsUrl(
+      intro.endpoint,
+      'introspection.endpoint',
+      'https://acme.zitadel.cloud/oauth/v2/introspect',
+    )
+  }
+  const mode = intro.mode ?? 'opaque'
+  if (mode !== 'opaque' && mode !== 'always')
+    fail('introspection.mode', `must be 'opaque' or 'always'; got ${String(mode)}`)
+  if (intro.audienceOptional !== undefined && typeof intro.audienceOptional !== 'boolean') {
+    fail('introspection.audienceOptional', 'must be a boolean')
+  }
+  const cache = intro.cache ?? {}
+  if (!isObject(cache))
+    fail('introspection.cache', 'must be an object { max, ttlSeconds, negativeTtlSeconds, store }')
+  refuseUnknownOptions('introspection.cache', CACHE_OPTIONS, cache)
+  const store = cache.store as Partial<CacheStore> | undefined
+  if (
+    store !== undefined &&
+    (!isObject(store) ||
+      typeof store.get !== 'function' ||
+      typeof store.set !== 'function' ||
+      typeof store.delete !== 'function')
+  ) {
+    fail(
+      'introspection.cache.store',
+      'must implement get(key), set(key, value, ttlSeconds) and delete(key)',
+    )
+  }
+  const ttlSeconds = numberInRange(cache.ttlSeconds, 'introspection.cache.ttlSeconds', 60, {
+    min: 0,
+    max: 86400,
+  })
+  return {
+    endpoint: intro.endpoint,
+    auth: introspectionAuthOption(intro.auth),
+    mode,
+    timeoutMs: numberInRange(intro.timeoutMs, 'introspection.timeoutMs', 5000, {
+      min: 1,
+      max: 120_000,
+      integer: true,
+    }),
+    audienceOptional: intro.audienceOptional === true,
+    cacheMax: numberInRange(cache.max, 'introspection.cache.max', 10_000, {
+      min: 1,
+      max: 10_000_000,
+      integer: true,
+    }),
+    ttlSeconds,
+    negativeTtlSeconds: numberInRange(
+      cache.negativeTtlSeconds,
+      'introspection.cache.negativeTtlSeconds',
+      Math.min(10, ttlSeconds),
+      { min: 0, max: 3600 },
+    ),
+    store: store as CacheStore | undefined,
+  }
+}
+
+/* eslint-enable @typescript-eslint/no-unnecessary-condition */
 
 /** What is cached: the answer, never the token or a decision. */
 interface Answer {
@@ -40,75 +152,19 @@ interface LoadContext {
   readonly issuer: string
 }
 
-/** `application/x-www-form-urlencoded` serialisation (WHATWG), as RFC 6749 §2.3.1 requires. */
-export function formUrlEncode(value: string): string {
-  return new URLSearchParams({ v: value }).toString().slice(2)
-}
-
-/** RFC 6749 §2.3.1 client_secret_basic: both parts form-url-encoded before base64. */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
-  const pair = `${formUrlEncode(clientId)}:${formUrlEncode(clientSecret)}`
-  return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`
-}
-
-interface SigningKey {
-  readonly key: KeyObject
-  readonly alg: 'RS256' | 'ES256' | 'EdDSA'
-  readonly keyId: string
-  readonly clientId: string
-}
-
-/** R-I3: reads a ZITADEL key file (path or parsed) once, at construction. */
-function loadSigningKey(
-  keyFile: IntrospectionConfig['auth'] & { method: 'private_key_jwt' },
-): SigningKey {
-  const option = 'introspection.auth.keyFile'
-  let parsed: unknown = keyFile.keyFile
-  if (typeof parsed === 'string') {
-    try {
-      parsed = JSON.parse(readFileSync(parsed, 'utf8'))
-    } catch (error) {
-      throw new ConfigurationError(
-        option,
-        `could not be read as a JSON key file (${(error as Error).message})`,
-      )
-    }
-  }
-  const file = checkKeyFile(parsed, option)
-  let key: KeyObject
-  try {
-    key = createPrivateKey(file.key)
-  } catch {
-    throw new ConfigurationError(`${option}.key`, 'is not a PKCS#1 or PKCS#8 PEM private key')
-  }
-  const type = key.asymmetricKeyType
-  const alg =
-    type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : undefined
-  if (
-    alg === undefined ||
-    (type === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-  ) {
-    throw new ConfigurationError(`${option}.key`, 'must be an RSA, P-256 or Ed25519 private key')
-  }
-  const clientId = (file.type === 'application' ? file.clientId : file.userId)!
-  return { key, alg, keyId: file.keyId, clientId }
-}
-
 export class Introspector {
   readonly #cache: LRUCache<string, Answer, LoadContext>
   readonly #backoff: Backoff
-  readonly #signingKey: SigningKey | undefined
-  readonly #clientId: string
+  readonly #client: ClientAuthentication
+  /** Per endpoint (a handful: one per issuer), the hashed (endpoint, client id) key prefix. */
+  readonly #keyPrefixes = new Map<string, string>()
 
   constructor(
     private readonly config: IntrospectionConfig,
     private readonly context: UpstreamContext,
-    private readonly discoveryOf: (issuer: string) => Discovery,
   ) {
     this.#backoff = new Backoff(context.backoff.minMs, context.backoff.maxMs)
-    const auth = config.auth
-    this.#signingKey = auth.method === 'private_key_jwt' ? loadSigningKey(auth) : undefined
-    this.#clientId = auth.method === 'private_key_jwt' ? this.#signingKey!.clientId : auth.clientId
+    this.#client = new ClientAuthentication(config.auth)
     this.#cache = new LRUCache<string, Answer, LoadContext>({
       max: config.cacheMax,
       fetchMethod: (key, _stale, { options, context }) => this.#load(key, context, options),
@@ -117,23 +173,13 @@ export class Introspector {
 
   /**
    * The active answer's claims; throws `token_inactive` or `upstream_unavailable`. Synchronous on
-   * a cache hit: a promise only when the endpoint or the answer must be fetched.
+   * a cache hit: a promise only when the answer must be fetched.
    */
-  introspect(token: string, issuer: string): Claims | Promise<Claims> {
-    const endpoint = this.config.endpoint ?? this.#discovered.get(issuer)
-    return endpoint === undefined
-      ? this.#endpoint(issuer).then((found) => this.#introspectAt(found, token, issuer))
-      : this.#introspectAt(endpoint, token, issuer)
-  }
-
-  #introspectAt(endpoint: string, token: string, issuer: string): Claims | Promise<Claims> {
+  introspect(token: string, endpoint: string, issuer: string): Claims | Promise<Claims> {
     const key = this.#key(endpoint, token)
     // A hit needs none of fetch()'s machinery; a miss goes through it (one request per key).
     const answer = this.#cache.get(key)
-    this.context.onEvent?.({
-      type: answer === undefined ? 'cache_miss' : 'cache_hit',
-      cache: 'introspection',
-    })
+    this.context.onEvent?.(answer === undefined ? CACHE_MISS : CACHE_HIT)
     if (answer !== undefined) return this.#claims(answer)
     return this.#cache
       .fetch(key, { context: { token, endpoint, issuer } })
@@ -146,10 +192,8 @@ export class Introspector {
     return answer.claims ?? {}
   }
 
-  async invalidate(token: string): Promise<void> {
-    const endpoints = new Set<string>()
-    if (this.config.endpoint !== undefined) endpoints.add(this.config.endpoint)
-    for (const endpoint of this.#discovered.values()) endpoints.add(endpoint)
+  /** Forgets the answers about `token` from each endpoint, in memory and in the shared store. */
+  async invalidate(token: string, endpoints: Iterable<string>): Promise<void> {
     for (const endpoint of endpoints) {
       const key = this.#key(endpoint, token)
       this.#cache.delete(key)
@@ -160,40 +204,19 @@ export class Introspector {
   }
 
   /** Empties the in-memory cache. A shared store belongs to whoever created it: not closed here. */
-  close(): Promise<void> {
+  close(): void {
     this.#cache.clear()
-    return Promise.resolve()
   }
 
-  /** Each issuer's endpoint once its discovery answered. */
-  readonly #discovered = new Map<string, string>()
-
-  async #endpoint(issuer: string): Promise<string> {
-    if (this.config.endpoint !== undefined) return this.config.endpoint
-    const metadata = await this.discoveryOf(issuer).get()
-    if (metadata.introspection_endpoint === undefined) {
-      this.context.logger?.error(
-        'tokenward: the issuer metadata has no introspection_endpoint; set introspection.endpoint',
-        { issuer },
-      )
-      throw new TokenwardError('upstream_unavailable', { retryAfterSeconds: 60 })
-    }
-    this.#discovered.set(issuer, metadata.introspection_endpoint)
-    return metadata.introspection_endpoint
-  }
-
-  /** R-I8: (endpoint, client id, SHA-256 of the token); the answer depends on who asks. */
+  /** (endpoint, client id, SHA-256 of the token): the answer depends on who asks (RFC 7662 §2.1). */
   #key(endpoint: string, token: string): string {
-    let scope = this.#scopes.get(endpoint)
-    if (scope === undefined) {
-      scope = hash('sha256', `${endpoint}\n${this.#clientId}`, 'base64url').slice(0, 16)
-      this.#scopes.set(endpoint, scope)
+    let prefix = this.#keyPrefixes.get(endpoint)
+    if (prefix === undefined) {
+      prefix = hash('sha256', `${endpoint}\n${this.#client.clientId}`, 'base64url').slice(0, 16)
+      this.#keyPrefixes.set(endpoint, prefix)
     }
-    return `introspection:${scope}:${hashToken(token)}`
+    return `introspection:${prefix}:${hashToken(token)}`
   }
-
-  /** Per endpoint (a handful: one per issuer), the hashed (endpoint, client id) key prefix. */
-  readonly #scopes = new Map<string, string>()
 
   async #load(
     key: string,
@@ -251,16 +274,7 @@ export class Introspector {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     }
-    const auth = this.config.auth
-    if (auth.method === 'client_secret_basic') {
-      headers.authorization = basicAuthorization(auth.clientId, auth.clientSecret)
-    } else if (auth.method === 'client_secret_post') {
-      body.set('client_id', auth.clientId)
-      body.set('client_secret', auth.clientSecret)
-    } else {
-      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
-      body.set('client_assertion', await this.#assertion(issuer))
-    }
+    await this.#client.apply(headers, body, issuer)
     try {
       const response = await requestJson(
         this.context.fetch,
@@ -268,7 +282,7 @@ export class Introspector {
         { method: 'POST', headers, body: body.toString() },
         this.config.timeoutMs,
       )
-      const answer = this.#answer(endpoint, response.status, response.json)
+      const answer = this.#answerOf(endpoint, response.status, response.json)
       this.#backoff.succeeded()
       return answer
     } catch (error) {
@@ -287,7 +301,8 @@ export class Introspector {
     }
   }
 
-  #answer(endpoint: string, status: number, json: unknown): Answer {
+  /** What an answer means (RFC 7662 §2.2): only `active: true` or `active: false` are answers. */
+  #answerOf(endpoint: string, status: number, json: unknown): Answer {
     if (status !== 200) {
       const error =
         typeof json === 'object' && json !== null ? (json as { error?: unknown }).error : undefined
@@ -314,18 +329,7 @@ export class Introspector {
     }
     return { active: true, claims, until: now + Math.max(0, ttlMs) }
   }
-
-  /** A fresh assertion per request: issuers reject a replayed `jti`. */
-  #assertion(issuer: string): Promise<string> {
-    const { key, alg, keyId, clientId } = this.#signingKey!
-    return new SignJWT({})
-      .setProtectedHeader({ alg, kid: keyId, typ: 'JWT' })
-      .setIssuer(clientId)
-      .setSubject(clientId)
-      .setAudience(issuer)
-      .setIssuedAt()
-      .setExpirationTime('60s')
-      .setJti(randomUUID())
-      .sign(key)
-  }
 }
+
+const CACHE_HIT = Object.freeze({ type: 'cache_hit', cache: 'introspection' } as const)
+const CACHE_MISS = Object.freeze({ type: 'cache_miss', cache: 'introspection' } as const)

@@ -4,7 +4,8 @@
  * caller may do.
  */
 import { TokenwardError } from './errors.js'
-import type { Claims, Requirements, RoleMap, RolesOption } from './types.js'
+import { fail, isObject, nonEmptyStrings, refuseUnknownOptions } from './option-values.js'
+import type { Claims, Requirements, RoleMap, RolesOption, ValidatorOptions } from './types.js'
 
 /** Reads the roles of a token. `source` matters for ZITADEL (see {@link zitadelRoles}). */
 export type RoleReader = (claims: Claims, source: 'jwt' | 'introspection') => RoleMap
@@ -15,8 +16,95 @@ const zitadelProjectClaim = (projectId: string): string =>
 
 const NO_ROLES: RoleMap = Object.freeze(Object.create(null) as Record<string, readonly string[]>)
 
-/** Builds the reader for a (checked) `roles` option. */
-export function createRoleReader(
+/* eslint-disable @typescript-eslint/no-unnecessary-condition --
+   Options come from JavaScript callers and JSON files too: these checks run against values the
+   types already forbid. */
+/**
+ * The reader of the `roles` option; throws a `ConfigurationError`. `projectIds`: the API's own
+ * audience values (`audience.required`), which are its ZITADEL project ids for `'zitadel'`.
+ */
+export function roleReader(
+  options: Pick<ValidatorOptions, 'roles' | 'profile'>,
+  projectIds: readonly string[],
+): RoleReader {
+  const roles =
+    options.roles ??
+    (options.profile === 'zitadel' && projectIds.length > 0 ? 'zitadel' : undefined)
+  if (
+    roles === undefined ||
+    typeof roles === 'function' ||
+    roles === 'keycloak' ||
+    roles === 'scope'
+  ) {
+    return createRoleReader(roles, [])
+  }
+  if (roles === 'zitadel') {
+    if (projectIds.length === 0) {
+      fail(
+        'roles',
+        "'zitadel' reads the role claim of this API's project, so it needs the project id: set audience.required: ['<project id>'] or roles: { preset: 'zitadel', projectId: '<project id>' }",
+      )
+    }
+    return createRoleReader(roles, projectIds)
+  }
+  if (!isObject(roles))
+    fail(
+      'roles',
+      "must be 'zitadel', 'keycloak', 'scope', { preset, ... }, { claim } or a function",
+    )
+  if ('claim' in roles) {
+    refuseUnknownOptions('roles', ['claim'], roles)
+    const claim = roles.claim
+    if (
+      !(typeof claim === 'string' && claim !== '') &&
+      !(
+        Array.isArray(claim) &&
+        claim.length > 0 &&
+        claim.every((c) => typeof c === 'string' && c !== '')
+      )
+    ) {
+      fail('roles.claim', 'must be a claim name, or a path such as ["realm_access", "roles"]')
+    }
+    return createRoleReader(roles, [])
+  }
+  if (roles.preset === 'zitadel') {
+    refuseUnknownOptions('roles', ['preset', 'projectId', 'trustGenericClaim'], roles)
+    const projectId = roles.projectId
+    if (projectId === undefined) {
+      fail(
+        'roles.projectId',
+        'is required: the ZITADEL project id of this API (its role claim is urn:zitadel:iam:org:project:{projectId}:roles)',
+      )
+    }
+    if (typeof projectId !== 'string' || projectId === '') {
+      nonEmptyStrings(projectId, 'roles.projectId', 'give the ZITADEL project id(s) of this API')
+    }
+    if (roles.trustGenericClaim !== undefined && typeof roles.trustGenericClaim !== 'boolean') {
+      fail('roles.trustGenericClaim', 'must be a boolean')
+    }
+    return createRoleReader(roles, [])
+  }
+  if (roles.preset === 'keycloak') {
+    refuseUnknownOptions('roles', ['preset', 'clientId'], roles)
+    if (roles.clientId !== undefined && typeof roles.clientId !== 'string') {
+      nonEmptyStrings(
+        roles.clientId,
+        'roles.clientId',
+        'give the Keycloak client id(s) whose roles to read',
+      )
+    }
+    return createRoleReader(roles, [])
+  }
+  return fail(
+    'roles.preset',
+    `must be 'zitadel' or 'keycloak'; got ${String((roles as { preset?: unknown }).preset)}`,
+  )
+}
+
+/* eslint-enable @typescript-eslint/no-unnecessary-condition */
+
+/** The reader for a checked `roles` option. */
+function createRoleReader(
   option: RolesOption | undefined,
   projectIds: readonly string[],
 ): RoleReader {
@@ -50,7 +138,7 @@ function zitadelRoles(projectIds: readonly string[], trustGeneric: boolean): Rol
   }
 }
 
-/** R-H2: ZITADEL's `{ role: { orgId: domain } }`; any other shape grants nothing. */
+/** ZITADEL's `{ role: { orgId: domain } }`; any other shape grants nothing. */
 function zitadelRoleMap(value: unknown): RoleMap {
   const roles: Record<string, readonly string[]> = Object.create(null) as Record<
     string,
@@ -172,8 +260,4 @@ function stringsOf(value: unknown): readonly string[] {
 
 function asList(value: string | readonly string[]): readonly string[] {
   return typeof value === 'string' ? [value] : value
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

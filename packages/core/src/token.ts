@@ -1,6 +1,7 @@
 /**
- * What kind of token is this (R-B1–R-B3), and its decoded JOSE header and claims. Nothing here
- * verifies anything: it only refuses what cannot be a JWT we could check.
+ * What kind of token this is (a compact JWS, RFC 7515 §7.1, or opaque), and its decoded JOSE
+ * header and claims. Nothing here verifies anything: it only refuses what cannot be a JWT we
+ * could check.
  */
 import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
@@ -14,28 +15,13 @@ export type Classified =
     }
   | { readonly kind: 'opaque' }
 
-/**
- * A compact JWS has three base64url segments and a header that is a JSON object with a string
- * `alg`. Five segments are a JWE, which is refused. Everything else is opaque.
- */
-export function classify(token: string, jwsShaped = isJwsShaped(token)): Classified {
-  if (!jwsShaped) {
-    if (dots(token) === 4) {
-      throw new TokenwardError('malformed_token', {
-        detail: 'encrypted tokens (JWE) are not accepted',
-      })
-    }
-    return { kind: 'opaque' }
-  }
-  const first = token.indexOf('.')
-  const second = token.indexOf('.', first + 1)
-  const header = decodeHeader(token.slice(0, first))
-  if (header === undefined || typeof header.alg !== 'string') return { kind: 'opaque' }
-  return { kind: 'jwt', header, payload: token.slice(first + 1, second) }
-}
-
 /** Three base64url segments, the first two non-empty: one pass over the token. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** Whether the token has a compact JWS's shape (such a token is a valid RFC 6750 b64token too). */
+export function isJwsShaped(token: string): boolean {
+  return JWS.test(token)
+}
 
 function dots(token: string): number {
   let count = 0
@@ -43,38 +29,57 @@ function dots(token: string): number {
   return count
 }
 
-/** Whether the token has a compact JWS's shape (such a token is a valid RFC 6750 b64token too). */
-export function isJwsShaped(token: string): boolean {
-  return JWS.test(token)
-}
-
 /**
- * An issuer's tokens share a handful of headers (one per key), so decoded headers are kept,
- * frozen, in a small LRU: most tokens skip a base64 decode and a JSON.parse.
+ * Classifies tokens for one validator. An issuer's tokens share a handful of headers (one per
+ * key), so decoded headers are kept, frozen, in a small LRU: most tokens skip a base64 decode and
+ * a JSON.parse. The last header decoded is compared first, which is cheaper than hashing.
  */
-const headers = new LRUCache<string, Readonly<Record<string, unknown>>>({ max: 64 })
+export class TokenClassifier {
+  readonly #headers = new LRUCache<string, Readonly<Record<string, unknown>>>({ max: 64 })
+  #lastSegment = ''
+  #lastHeader: Readonly<Record<string, unknown>> = {}
 
-/** The last header decoded: most tokens carry it, and comparing strings is cheaper than hashing. */
-let last: { readonly segment: string; readonly header: Readonly<Record<string, unknown>> } = {
-  segment: '',
-  header: {},
-}
+  /**
+   * A compact JWS has three base64url segments and a header that is a JSON object with a string
+   * `alg`. Five segments are a JWE, which is refused. Everything else is opaque.
+   */
+  classify(token: string, jwsShaped = isJwsShaped(token)): Classified {
+    if (!jwsShaped) {
+      if (dots(token) === 4) {
+        throw new TokenwardError('malformed_token', {
+          detail: 'encrypted tokens (JWE) are not accepted',
+        })
+      }
+      return { kind: 'opaque' }
+    }
+    const first = token.indexOf('.')
+    const second = token.indexOf('.', first + 1)
+    const header = this.#header(token.slice(0, first))
+    if (header === undefined || typeof header.alg !== 'string') return { kind: 'opaque' }
+    return { kind: 'jwt', header, payload: token.slice(first + 1, second) }
+  }
 
-function decodeHeader(segment: string): Readonly<Record<string, unknown>> | undefined {
-  if (segment === last.segment) return last.header
-  const known = headers.get(segment)
-  if (known !== undefined) {
-    last = { segment, header: known }
-    return known
+  #header(segment: string): Readonly<Record<string, unknown>> | undefined {
+    if (segment === this.#lastSegment) return this.#lastHeader
+    let header = this.#headers.get(segment)
+    if (header === undefined) {
+      const decoded = decodeJson(segment)
+      if (decoded === undefined) return undefined
+      header = Object.freeze(decoded)
+      // A header past 1 KiB is no issuer's: it is decoded each time rather than kept.
+      if (segment.length > 1024) return header
+      this.#headers.set(segment, header)
+    }
+    this.#lastSegment = segment
+    this.#lastHeader = header
+    return header
   }
-  const header = decodeJson(segment)
-  if (header === undefined) return undefined
-  Object.freeze(header)
-  if (segment.length <= 1024) {
-    headers.set(segment, header)
-    last = { segment, header }
+
+  clear(): void {
+    this.#headers.clear()
+    this.#lastSegment = ''
+    this.#lastHeader = {}
   }
-  return header
 }
 
 /** The claims of a classified JWT; a payload that is not a JSON object is `malformed_token`. */

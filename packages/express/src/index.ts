@@ -6,11 +6,12 @@
  * @packageDocumentation
  */
 import {
+  adapterValidator,
+  authenticateRequest,
   authorizationValues,
-  isTokenwardError,
-  resolveValidator,
+  closeWithServer,
+  renderFailure,
   roleRequirements,
-  toHttpResponse,
   type AuthResult,
   type Requirements,
   type RoleOptions,
@@ -62,32 +63,24 @@ export function tokenward(
   optionsOrValidator: ValidatorOptions | Validator,
   options: TokenwardExpressOptions = {},
 ): RequestHandler {
-  const validator = resolveValidator(optionsOrValidator)
+  const { validator, created } = adapterValidator(optionsOrValidator)
   const optional = options.optional === true
   const settings: Settings = { validator, passErrors: options.passErrors === true }
   return function tokenward(req: Marked, res: Response, next: NextFunction): void {
     req[SETTINGS] = settings
-    const failed = (error: unknown) => {
-      if (optional && isTokenwardError(error) && error.code === 'missing_token') next()
-      else fail(error, settings, res, next)
-    }
-    let auth: AuthResult | Promise<AuthResult>
-    try {
-      // A cached token is answered synchronously: no promise on the common path.
-      auth = validator.authenticateNow(authorizationValues(req.rawHeaders))
-    } catch (error) {
-      failed(error)
-      return
-    }
-    if (auth instanceof Promise) {
-      auth.then((result) => {
-        req.auth = result
+    if (created) closeWithServer(validator, (req.socket as { server?: unknown }).server)
+    void authenticateRequest(
+      validator,
+      authorizationValues(req.rawHeaders),
+      optional,
+      (auth) => {
+        if (auth !== undefined) req.auth = auth
         next()
-      }, failed)
-      return
-    }
-    req.auth = auth
-    next() // outside the try: an error thrown further down is Express's, not ours
+      },
+      (error) => {
+        fail(error, settings, res, next)
+      },
+    )
   }
 }
 
@@ -127,6 +120,6 @@ function fail(error: unknown, settings: Settings, res: Response, next: NextFunct
     next(error)
     return
   }
-  const { status, headers, body } = toHttpResponse(error)
+  const { status, headers, body } = renderFailure(settings.validator, error)
   res.status(status).set(headers).json(body)
 }

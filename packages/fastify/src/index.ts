@@ -6,23 +6,18 @@
  * @packageDocumentation
  */
 import {
+  adapterValidator,
+  authenticateRequest,
   authorizationValues,
-  createValidator,
-  isTokenwardError,
+  renderFailure,
   roleRequirements,
-  toHttpResponse,
   type AuthResult,
   type Requirements,
   type RoleOptions,
   type Validator,
   type ValidatorOptions,
 } from '@tokenward/core'
-import type {
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  preHandlerAsyncHookHandler,
-} from 'fastify'
+import type { FastifyPluginCallback, FastifyReply, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 
 export type { RoleOptions } from '@tokenward/core'
@@ -74,26 +69,19 @@ export type TokenwardPluginOptions = (ValidatorOptions | { readonly validator: V
 
 const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify, options, done) => {
   const { global = true, optional = false, passErrors = false, ...rest } = options
-  const own = !('validator' in rest)
   let validator: Validator
   try {
-    validator = own ? createValidator(withoutRegisterOptions(rest)) : rest.validator
+    const resolved = adapterValidator('validator' in rest ? rest.validator : withoutFastify(rest))
+    validator = resolved.validator
+    if (resolved.created) fastify.addHook('onClose', () => validator.close())
   } catch (error) {
     done(error as Error) // a ConfigurationError fails the registration
     return
   }
-  if (own) fastify.addHook('onClose', () => validator.close())
 
-  function render(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    // Not a token problem (a bug, a throwing callback): log it, answer the bare 500.
-    if (!isTokenwardError(error)) request.log.error({ err: error }, 'tokenward: unexpected error')
-    const { status, headers, body } = toHttpResponse(error)
+  function render(error: unknown, reply: FastifyReply): FastifyReply {
+    const { status, headers, body } = renderFailure(validator, error)
     return reply.code(status).headers(headers).send(body)
-  }
-
-  async function fail(error: unknown, request: FastifyRequest, reply: FastifyReply) {
-    if (passErrors) throw error
-    return render(error, request, reply)
   }
 
   function requireAuth(requirements: Requirements): preHandlerAsyncHookHandler {
@@ -101,7 +89,8 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
       try {
         validator.authorize(request.auth, requirements)
       } catch (error) {
-        return fail(error, request, reply)
+        if (passErrors) throw error
+        return render(error, reply)
       }
     }
   }
@@ -117,34 +106,25 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
       next()
       return
     }
-    const failed = (error: unknown) => {
-      if (optional && isTokenwardError(error) && error.code === 'missing_token') next()
-      else if (passErrors) next(error as Error)
-      else render(error, request, reply)
-    }
-    let auth: AuthResult | Promise<AuthResult>
-    try {
-      // A cached token is answered synchronously: no promise on the common path.
-      auth = validator.authenticateNow(authorizationValues(request.raw.rawHeaders))
-    } catch (error) {
-      failed(error)
-      return
-    }
-    if (auth instanceof Promise) {
-      auth.then((result) => {
-        request.auth = result
+    void authenticateRequest(
+      validator,
+      authorizationValues(request.raw.rawHeaders),
+      optional,
+      (auth) => {
+        request.auth = auth ?? null
         next()
-      }, failed)
-      return
-    }
-    request.auth = auth
-    next()
+      },
+      (error) => {
+        if (passErrors) next(error as Error)
+        else render(error, reply)
+      },
+    )
   })
   done()
 }
 
 /** Fastify hands its own register options to the plugin too; they are not the validator's. */
-function withoutRegisterOptions(options: object): ValidatorOptions {
+function withoutFastify(options: object): ValidatorOptions {
   const register = ['prefix', 'logLevel', 'logSerializers']
   const entries = Object.entries(options).filter(([key]) => !register.includes(key))
   return Object.fromEntries(entries) as unknown as ValidatorOptions

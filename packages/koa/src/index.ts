@@ -6,11 +6,12 @@
  * @packageDocumentation
  */
 import {
+  adapterValidator,
+  authenticateRequest,
   authorizationValues,
-  isTokenwardError,
-  resolveValidator,
+  closeWithServer,
+  renderFailure,
   roleRequirements,
-  toHttpResponse,
   type AuthResult,
   type Requirements,
   type RoleOptions,
@@ -68,7 +69,7 @@ export function tokenward(
   optionsOrValidator: ValidatorOptions | Validator,
   options: TokenwardKoaOptions<string> = {},
 ): Middleware {
-  const validator = resolveValidator(optionsOrValidator)
+  const { validator, created } = adapterValidator(optionsOrValidator)
   const optional = options.optional === true
   const settings: Settings = {
     validator,
@@ -79,25 +80,20 @@ export function tokenward(
   return function tokenward(ctx, next) {
     const state = ctx.state as State
     state[SETTINGS] = settings
-    const failed = (error: unknown): Promise<void> | undefined => {
-      if (optional && isTokenwardError(error) && error.code === 'missing_token') return next()
-      fail(ctx, error, settings)
-      return undefined
-    }
-    let auth: AuthResult | Promise<AuthResult>
-    try {
-      auth = validator.authenticateNow(authorizationValues(ctx.req.rawHeaders))
-    } catch (error) {
-      return failed(error)
-    }
-    if (auth instanceof Promise) {
-      return auth.then((result) => {
-        state[settings.key] = result
+    if (created) closeWithServer(validator, (ctx.req.socket as { server?: unknown }).server)
+    return authenticateRequest(
+      validator,
+      authorizationValues(ctx.req.rawHeaders),
+      optional,
+      (auth): Promise<void> | undefined => {
+        if (auth !== undefined) state[settings.key] = auth
         return next()
-      }, failed)
-    }
-    state[settings.key] = auth
-    return next() // outside the try: an error further down is the app's, not ours
+      },
+      (error): Promise<void> | undefined => {
+        fail(ctx, error, settings)
+        return undefined
+      },
+    )
   }
 }
 
@@ -134,9 +130,7 @@ export function requireAuth(requirements: Requirements): Guard {
 
 function fail(ctx: ParameterizedContext, error: unknown, settings: Settings): void {
   if (settings.passErrors) throw error
-  const { status, headers, body } = toHttpResponse(error)
-  // Not a token problem (a bug, a throwing callback): Koa's 'error' event is where it is logged.
-  if (!isTokenwardError(error)) ctx.app.emit('error', error, ctx)
+  const { status, headers, body } = renderFailure(settings.validator, error)
   ctx.status = status
   ctx.set(headers)
   ctx.body = body

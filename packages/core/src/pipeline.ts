@@ -1,0 +1,330 @@
+/**
+ * The pipeline: every step a token goes through, in order, in one list. `validate` runs it and
+ * stops at the first failure; `inspect` walks the same list and reports each step (running a
+ * step only when the steps it needs have passed), so the two can never disagree.
+ *
+ * A step is a few phases. A phase returns nothing when it is done and a promise only when it
+ * must wait for the network (discovery, keys, an introspection answer): {@link advance} is the
+ * one place that waits, so a token whose key is known, or whose verdict is cached, is answered
+ * synchronously.
+ */
+import { audienceList, checkAudience, checkAuthorizedParty } from './audience.js'
+import { checkB64token } from './bearer.js'
+import {
+  checkAlgorithm,
+  checkCritical,
+  checkIssuer,
+  checkTimes,
+  checkTokenKind,
+  checkType,
+} from './claims.js'
+import { TokenwardError, isTokenwardError } from './errors.js'
+import type { Introspector } from './introspection.js'
+import type { Issuers } from './issuers.js'
+import type { KeySource, VerificationKey } from './keys.js'
+import type { Config } from './options.js'
+import { buildResult } from './result.js'
+import { checkRequirements } from './roles.js'
+import { verifySignature } from './signature.js'
+import { decodeClaims, isJwsShaped, type Classified, type TokenClassifier } from './token.js'
+import type { AuthResult, Claims, Requirements } from './types.js'
+import type { IntrospectionResults, Verdicts } from './verdicts.js'
+
+/** Names of the steps, as reported by `inspect`. */
+export type CheckName =
+  | 'algorithm'
+  | 'critical'
+  | 'type'
+  | 'lifetime'
+  | 'issuer'
+  | 'kind'
+  | 'audience'
+  | 'format'
+  | 'signature'
+  | 'introspection'
+  | 'requirements'
+
+/** A step's name: a reported check, or the building of the result (which checks nothing). */
+type StepName = CheckName | 'result'
+
+/** What the steps work with: one validator's parts. */
+export interface Parts {
+  readonly config: Config
+  readonly issuers: Issuers
+  readonly classifier: TokenClassifier
+  readonly verdicts: Verdicts
+  readonly introspector: Introspector | undefined
+  readonly introspectionResults: IntrospectionResults
+}
+
+/** One token's way through the pipeline: its input, and what each step found. */
+export class Work {
+  /** The step running, or the one that failed. */
+  step: StepName = 'format'
+  classified: Classified = OPAQUE
+  header: Readonly<Record<string, unknown>> = NO_HEADER
+  claims: Claims = NO_HEADER
+  keys: KeySource | undefined
+  key: VerificationKey | undefined
+  /** The issuer introspected at, and its endpoint. */
+  introspectedAt = ''
+  endpoint = ''
+  answer: Claims = NO_HEADER
+  result: AuthResult | undefined
+
+  constructor(
+    readonly token: string,
+    readonly requirements: Requirements | undefined,
+    /** The token came from a header and its RFC 6750 §2.1 syntax is not checked yet. */
+    readonly fromHeader: boolean,
+    /** Unix seconds, once for the whole token. */
+    readonly now: number,
+    /** Its verdict is to be remembered (validate, not inspect; a JWT; a token cache). */
+    readonly remember: boolean,
+  ) {}
+}
+
+const OPAQUE: Classified = { kind: 'opaque' }
+const NO_HEADER: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/** A phase: nothing when done, a promise when it waits for the network. */
+type Phase = (work: Work, parts: Parts) => void | Promise<void>
+
+interface Step {
+  readonly name: StepName
+  /** For `inspect`: the steps that must have passed first; `'all'`: every step before it. */
+  readonly needs: readonly CheckName[] | 'all'
+  readonly applies: (work: Work, parts: Parts) => boolean
+  readonly phases: readonly Phase[]
+}
+
+/** `next(value)` now, or once the promise settles: the one branch on a promise in the steps. */
+function then<T>(value: T | Promise<T>, next: (value: T) => void): void | Promise<void> {
+  if (value instanceof Promise) return value.then(next)
+  next(value)
+}
+
+const isJwt = (work: Work): boolean => work.classified.kind === 'jwt'
+
+/** An offline check of a JWT: it needs only the decoded token. */
+function offline(name: CheckName, check: (work: Work, config: Config) => void): Step {
+  return {
+    name,
+    needs: ['format'],
+    applies: isJwt,
+    phases: [
+      (w, p) => {
+        check(w, p.config)
+      },
+    ],
+  }
+}
+
+const STEPS: readonly Step[] = [
+  {
+    name: 'format',
+    needs: [],
+    applies: () => true,
+    phases: [
+      (work, { config, classifier, introspector }) => {
+        const { token } = work
+        if (typeof token !== 'string' || token === '') {
+          throw new TokenwardError('malformed_token', { detail: 'no token' })
+        }
+        if (token.length > config.maxTokenLength) {
+          throw new TokenwardError('malformed_token', {
+            detail: `longer than ${config.maxTokenLength} characters`,
+          })
+        }
+        const jwsShaped = isJwsShaped(token)
+        // A JWS's shape implies the b64token syntax; any other token from a header is checked.
+        if (work.fromHeader && !jwsShaped) checkB64token(token)
+        const classified = classifier.classify(token, jwsShaped)
+        work.classified = classified
+        if (classified.kind === 'jwt') {
+          work.header = classified.header
+          work.claims = decodeClaims(classified.payload)
+        } else if (introspector === undefined) {
+          throw new TokenwardError('malformed_token', { detail: 'not a JWT' })
+        }
+      },
+    ],
+  },
+  offline('algorithm', (w, config) => {
+    checkAlgorithm(w.header, config.header)
+  }),
+  offline('critical', (w) => {
+    checkCritical(w.header)
+  }),
+  offline('type', (w, config) => {
+    checkType(w.header, config.header)
+  }),
+  offline('lifetime', (w, config) => {
+    checkTimes(w.claims, config.time, w.now, true)
+  }),
+  offline('issuer', (w, config) => {
+    checkIssuer(w.claims, config.issuerSet)
+  }),
+  offline('kind', (w, config) => {
+    checkTokenKind(w.claims, config.zitadelProfile)
+  }),
+  offline('audience', (w, config) => {
+    checkAudience(w.claims, config.audience)
+  }),
+  {
+    // The signature verifies with the issuer's key for the header's `kid` and `alg`.
+    name: 'signature',
+    needs: ['format', 'issuer'],
+    applies: isJwt,
+    phases: [
+      (w, p) =>
+        then(p.issuers.get(w.claims.iss as string).keys(), (keys) => {
+          w.keys = keys
+        }),
+      (w) =>
+        then(w.keys!.getKey(w.header), (key) => {
+          w.key = key
+        }),
+      (w) => verifySignature(w.token, w.header.alg as string, w.key!),
+    ],
+  },
+  {
+    name: 'result',
+    needs: 'all',
+    applies: isJwt,
+    phases: [
+      (w, { config, verdicts }) => {
+        const { claims } = w
+        const audience = audienceList(claims.aud)
+        w.result = buildResult(w.token, 'jwt', claims, claims.iss as string, audience, config.roles)
+        if (w.remember) verdicts.rememberVerified(w.result, w.keys!, w.header.kid, w.now)
+      },
+    ],
+  },
+  {
+    // An opaque token; or, with introspection 'always', a JWT whose signature and claims hold:
+    // only the issuer knows whether it was revoked.
+    name: 'introspection',
+    needs: 'all',
+    applies: (w, p) => !isJwt(w) || p.config.introspection?.mode === 'always',
+    phases: [
+      (w, p) => {
+        const issuer = w.result === undefined ? p.issuers.first : p.issuers.get(w.result.issuer)
+        w.introspectedAt = issuer.issuer
+        return then(issuer.introspectionEndpoint(), (endpoint) => {
+          w.endpoint = endpoint
+        })
+      },
+      (w, p) =>
+        then(p.introspector!.introspect(w.token, w.endpoint, w.introspectedAt), (answer) => {
+          w.answer = answer
+        }),
+      (w, p) => {
+        const now = Date.now() / 1000
+        let result = p.introspectionResults.get(w.answer, now)
+        if (result === undefined) {
+          result = fromIntrospection(w.token, w.answer, p.config, now)
+          p.introspectionResults.set(w.answer, result)
+        }
+        w.result = result
+      },
+    ],
+  },
+  {
+    name: 'requirements',
+    needs: 'all',
+    applies: (w) => w.requirements !== undefined,
+    phases: [
+      (w) => {
+        checkRequirements(w.result!, w.requirements!)
+      },
+    ],
+  },
+]
+
+/** The result of an active introspection answer, after the same policy as a JWT's claims. */
+function fromIntrospection(token: string, claims: Claims, config: Config, now: number) {
+  let issuer = config.issuers[0]!
+  if (claims.iss !== undefined) issuer = checkIssuer(claims, config.issuerSet)
+  checkTimes(claims, config.time, now, false)
+  let audience: readonly string[] = []
+  if (claims.aud === undefined && config.introspection!.audienceOptional) {
+    checkAuthorizedParty(claims, config.audience.authorizedParties)
+  } else {
+    audience = checkAudience(claims, config.audience)
+  }
+  return buildResult(token, 'introspection', claims, issuer, audience, config.roles)
+}
+
+/**
+ * Runs the pipeline from step `from`, phase `phase`: synchronously until a phase waits, then
+ * on from where it waited once the promise settles.
+ */
+function advance(work: Work, parts: Parts, from: number, phase: number): void | Promise<void> {
+  for (let s = from; s < STEPS.length; s++, phase = 0) {
+    const step = STEPS[s]!
+    if (!step.applies(work, parts)) continue
+    work.step = step.name
+    for (let p = phase; p < step.phases.length; p++) {
+      const pending = step.phases[p]!(work, parts)
+      if (pending !== undefined) return pending.then(() => advance(work, parts, s, p + 1))
+    }
+  }
+}
+
+/**
+ * Validates: the result, synchronously when nothing had to be fetched. A failure goes through
+ * `failed` (which says what to throw) whether it happened at once or after a wait.
+ */
+export function runPipeline(
+  work: Work,
+  parts: Parts,
+  failed: (work: Work, error: unknown) => unknown,
+): AuthResult | Promise<AuthResult> {
+  let pending: void | Promise<void>
+  try {
+    pending = advance(work, parts, 0, 0)
+  } catch (error) {
+    throw failed(work, error)
+  }
+  if (pending === undefined) return work.result!
+  return pending.then(
+    () => work.result!,
+    (error: unknown) => {
+      throw failed(work, error)
+    },
+  )
+}
+
+/** One reported step of {@link inspectPipeline}. */
+export interface StepReport {
+  readonly check: CheckName
+  readonly ok: boolean
+  readonly error?: TokenwardError
+}
+
+/**
+ * Walks the same steps as {@link runPipeline}, each one that applies and whose needs passed,
+ * and reports each. Anything thrown that is not a `TokenwardError` (a bug, a throwing roles
+ * callback) is thrown on.
+ */
+export async function inspectPipeline(work: Work, parts: Parts): Promise<StepReport[]> {
+  const reports: StepReport[] = []
+  const passed = new Set<StepName>()
+  let anyFailed = false
+  for (const step of STEPS) {
+    const ready = step.needs === 'all' ? !anyFailed : step.needs.every((n) => passed.has(n))
+    if (!ready || !step.applies(work, parts)) continue
+    work.step = step.name
+    try {
+      for (const phase of step.phases) await phase(work, parts)
+      passed.add(step.name)
+      if (step.name !== 'result') reports.push({ check: step.name, ok: true })
+    } catch (error) {
+      if (!isTokenwardError(error) || step.name === 'result') throw error
+      anyFailed = true
+      reports.push({ check: step.name, ok: false, error })
+    }
+  }
+  return reports
+}

@@ -1,0 +1,174 @@
+/**
+ * The verdicts a validator remembers about tokens, and the rules they live by. Each validator
+ * has its own; nothing is shared between validators.
+ *
+ * **Verified JWTs** (`tokenCache`, at most `max` entries). Found by the token's last
+ * {@link TAIL} characters, the end of its signature; an entry counts only when its whole token
+ * is equal. (V8 hashes a string key over every character, about 1 µs for a 650-character token,
+ * as long as SHA-256; a 32-character key costs a tenth of that, and any two tokens an issuer
+ * signed differ there. The result holds the token anyway, `AuthResult.token`, so a SHA-256 key
+ * would hide nothing.) An entry lives min(`ttlSeconds`, exp − now). Past its lifetime deadline
+ * (`exp`, or `iat` + `maxTokenAgeSeconds`, with the clock tolerance) the lifetime checks decide
+ * again and name the failure. It is dropped as soon as its key (`kid`) leaves the issuer's key
+ * set, so the token is verified again.
+ *
+ * **Forged signatures** (same key, same lifetime as a verified entry would have). The forged
+ * token itself is kept to compare (it is no secret): a flood of them costs a lookup each, not a
+ * verification. A cache of its own, so they cannot evict verified tokens, holding at most
+ * {@link FORGED_BUDGET} characters.
+ *
+ * **Introspection results.** The {@link AuthResult} built from a cached introspection answer,
+ * kept for as long as the answer itself is cached (the introspector's cache decides that); the
+ * lifetime checks run again on every use.
+ *
+ * Only JWTs (a token with a dot) are in the first two, and only when introspection is not
+ * `'always'` (then every use asks the issuer). `invalidate(token)` forgets both.
+ */
+import { LRUCache } from 'lru-cache'
+import { checkTimes, type TimePolicy } from './claims.js'
+import type { KeySource } from './keys.js'
+import type { AuthResult, Claims } from './types.js'
+
+/** Characters of a token's end that key the token caches: 192 bits of signature. */
+const TAIL = 32
+/** Characters of forged tokens the cache may hold (about 4 MB). */
+const FORGED_BUDGET = 4 * 1024 * 1024
+
+/** A remembered forgery: what {@link Verdicts.known} returns for one. */
+export const FORGED = Symbol('forged')
+
+/** A cached verdict: the result, {@link FORGED}, or nothing known. */
+export type Known = AuthResult | typeof FORGED | undefined
+
+/** A verified JWT's result, cached until `exp` and while its key stays in the key set. */
+interface Verified {
+  readonly result: AuthResult
+  readonly keys: KeySource
+  readonly kid: string | undefined
+  /** Seconds (epoch) before which the lifetime checks still hold. */
+  readonly until: number
+}
+
+/** The `tokenCache` option after checking. */
+export interface TokenCacheSettings {
+  readonly max: number
+  readonly ttlSeconds: number
+}
+
+export class Verdicts {
+  readonly #verified: LRUCache<string, Verified> | undefined
+  readonly #forged: LRUCache<string, string> | undefined
+
+  constructor(
+    private readonly settings: TokenCacheSettings | undefined,
+    private readonly time: TimePolicy,
+  ) {
+    if (settings === undefined) return
+    this.#verified = new LRUCache({ max: settings.max })
+    this.#forged = new LRUCache({
+      max: settings.max,
+      maxSize: FORGED_BUDGET,
+      sizeCalculation: (forged) => Math.max(forged.length, 1),
+    })
+  }
+
+  /** Whether verdicts on JWTs are kept at all. */
+  get enabled(): boolean {
+    return this.#verified !== undefined
+  }
+
+  /**
+   * The cached verdict on `token`: its result if still valid (time has moved on, keys may have
+   * left), {@link FORGED}, or undefined when neither cache has that very token. Throws the
+   * lifetime failure of a cached token past its deadline.
+   */
+  known(token: string, now: number): Known {
+    const verified = this.#verified
+    // Only JWTs are cached here, and a JWT has dots.
+    if (verified === undefined || !token.includes('.')) return undefined
+    const key = token.slice(-TAIL)
+    const entry = verified.get(key)
+    if (entry === undefined || entry.result.token !== token) {
+      return this.#forged!.get(key) === token ? FORGED : undefined
+    }
+    if (now >= entry.until) {
+      try {
+        checkTimes(entry.result.claims, this.time, now, true)
+      } catch (error) {
+        verified.delete(key)
+        throw error
+      }
+    }
+    if (entry.kid !== undefined && !entry.keys.hasKid(entry.kid)) {
+      // The key left the key set: verify again (and fail unless it comes back).
+      verified.delete(key)
+      return undefined
+    }
+    return entry.result
+  }
+
+  /** Remembers a verified JWT, verified with `keys` (`kid` from its header). */
+  rememberVerified(result: AuthResult, keys: KeySource, kid: unknown, now: number): void {
+    const ttl = this.#ttlMs(result.claims, now)
+    if (ttl <= 0) return
+    const entry: Verified = {
+      result,
+      keys,
+      kid: typeof kid === 'string' ? kid : undefined,
+      until: this.#lifetimeEnd(result.claims),
+    }
+    this.#verified!.set(result.token.slice(-TAIL), entry, { ttl })
+  }
+
+  /** Remembers a token whose signature did not verify, for as long as it would have lived. */
+  rememberForged(token: string, claims: Claims, now: number): void {
+    const ttl = this.#ttlMs(claims, now)
+    if (ttl > 0) this.#forged!.set(token.slice(-TAIL), token, { ttl })
+  }
+
+  /** Forgets `token` in both caches. */
+  invalidate(token: string): void {
+    const key = token.slice(-TAIL)
+    if (this.#verified?.get(key)?.result.token === token) this.#verified.delete(key)
+    if (this.#forged?.get(key) === token) this.#forged.delete(key)
+  }
+
+  clear(): void {
+    this.#verified?.clear()
+    this.#forged?.clear()
+  }
+
+  /** min(ttlSeconds, exp − now), in ms: never beyond the token's expiry. */
+  #ttlMs(claims: Claims, now: number): number {
+    return Math.min(this.settings!.ttlSeconds, (claims.exp as number) - now) * 1000
+  }
+
+  /** When the lifetime checks stop holding: `exp`, or `iat` + `maxTokenAgeSeconds`. */
+  #lifetimeEnd(claims: Claims): number {
+    const skew = this.time.clockToleranceSeconds
+    const end = (claims.exp as number) + skew
+    const { iat } = claims
+    return this.time.maxTokenAgeSeconds === undefined || typeof iat !== 'number'
+      ? end
+      : Math.min(end, iat + this.time.maxTokenAgeSeconds + skew)
+  }
+}
+
+/** The result built from each cached introspection answer, for as long as the answer lives. */
+export class IntrospectionResults {
+  readonly #byAnswer = new WeakMap<Claims, AuthResult>()
+
+  constructor(private readonly time: TimePolicy) {}
+
+  /** The result already built from `answer`, its lifetime checked again; undefined if none. */
+  get(answer: Claims, now: number): AuthResult | undefined {
+    const known = this.#byAnswer.get(answer)
+    // A cached answer passed every check before; only time has moved.
+    if (known !== undefined) checkTimes(answer, this.time, now, false)
+    return known
+  }
+
+  set(answer: Claims, result: AuthResult): void {
+    this.#byAnswer.set(answer, result)
+  }
+}
