@@ -744,7 +744,9 @@ add(
   },
   r401('invalid_signature'),
 )
-// The signature's discarded bits are not covered by anything: both paths decode the same bytes.
+// The signature's discarded bits are covered by nothing, so a non-canonical spelling would be a
+// second spelling of one signature (past invalidate() and deny-lists keyed on the string):
+// refused before any key is looked up (RFC 4648 §3.5).
 add(
   'base64url',
   'signature re-encoded non-canonically (same bytes)',
@@ -752,7 +754,7 @@ add(
     const [h, p, s] = parts()
     return `${h}.${p}.${nonCanonical(s)}`
   },
-  'valid',
+  r401('malformed_token'),
 )
 
 // R-D6: duplicate members: last wins, as in jose (the signature path reads the same header).

@@ -164,12 +164,19 @@ function checkStrictParty(claims: Claims, aud: readonly string[]): void {
   }
 }
 
-/** The client the token was issued to is on the allow-list. */
+/**
+ * The client the token was issued to is on the allow-list; `azp` and `client_id`, when both are
+ * present, name the same client (else one of them could smuggle an allowed client in).
+ */
 export function checkAuthorizedParty(
   claims: Claims,
   allowed: ReadonlySet<string> | undefined,
 ): void {
   if (allowed === undefined) return
+  const { azp, client_id: clientId } = claims
+  if (azp !== undefined && clientId !== undefined && azp !== clientId) {
+    throw new TokenwardError('unauthorized_party', { detail: 'azp and client_id differ' })
+  }
   const party = clientOf(claims)
   if (party === undefined || !allowed.has(party)) {
     const detail =

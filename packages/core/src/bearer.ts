@@ -25,10 +25,17 @@ export function bearerCredential(authorization: unknown, maxTokenLength: number)
   }
   const value = header.trim()
   if (value === '') throw new TokenwardError('missing_token')
-  const space = value.indexOf(' ')
-  const scheme = space === -1 ? value : value.slice(0, space)
+  // The scheme ends at the first white space; RFC 7235 §2.1 separates it from its credentials
+  // with spaces only (1*SP): any other white space there makes a malformed Bearer header.
+  const end = value.search(/\s/)
+  const scheme = end === -1 ? value : value.slice(0, end)
   if (scheme.toLowerCase() !== 'bearer') throw new TokenwardError('missing_token')
-  const token = space === -1 ? '' : value.slice(space + 1).replace(/^ +/, '')
+  if (end !== -1 && value[end] !== ' ') {
+    throw new TokenwardError('invalid_request', {
+      detail: 'the scheme must be followed by a space',
+    })
+  }
+  const token = end === -1 ? '' : value.slice(end + 1).replace(/^ +/, '')
   if (token === '') throw new TokenwardError('invalid_request', { detail: 'no token after Bearer' })
   if (token.length > maxTokenLength) {
     throw new TokenwardError('malformed_token', {

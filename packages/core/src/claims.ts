@@ -180,11 +180,47 @@ export function checkTimes(
 export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): string {
   const { iss } = claims
   if (typeof iss !== 'string' || !issuers.has(iss)) {
-    const detail = iss === undefined ? 'no iss claim' : describeValue(iss)
-    throw new TokenwardError('invalid_issuer', { detail })
+    const found = iss === undefined ? 'no iss claim' : describeValue(iss)
+    throw new TokenwardError('invalid_issuer', { detail: `${found}, expected ${oneOf(issuers)}` })
   }
   return iss
 }
+
+/** The expected values, for a description: the first two, then how many more. */
+function oneOf(values: Iterable<string>): string {
+  const list = [...values]
+  const named = list.slice(0, 2).map(describeValue).join(' or ')
+  return list.length > 2 ? `${named} or ${list.length - 2} more` : named
+}
+
+/**
+ * What an introspection answer says the token is (`token_type`, RFC 7662 §2.2; Ory Hydra's
+ * `token_use`; Keycloak's `typ`), compared case-insensitively: a refresh token (RFC 6749 §1.5:
+ * never sent to a resource server) or an ID token is `invalid_token_type`. An absent member, or
+ * any other value (`access_token`, `Bearer`, `DPoP`, …), is an access token.
+ */
+export function checkIntrospectedType(claims: Claims): void {
+  for (const member of ['token_type', 'token_use', 'typ'] as const) {
+    const value = claims[member]
+    if (typeof value === 'string' && NOT_ACCESS_TOKENS.has(value.toLowerCase())) {
+      throw new TokenwardError('invalid_token_type', {
+        detail: `the issuer says ${member} is ${describeValue(value)}`,
+      })
+    }
+  }
+}
+
+/** Token types of refresh and ID tokens, lower case (RFC 8693 §3 for the URNs). */
+export const NOT_ACCESS_TOKENS: ReadonlySet<string> = new Set([
+  'refresh_token',
+  'refresh',
+  'offline',
+  'urn:ietf:params:oauth:token-type:refresh_token',
+  'id_token',
+  'id',
+  'urn:ietf:params:oauth:token-type:id_token',
+  'logout',
+])
 
 const ID_TOKEN_MARKERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
 

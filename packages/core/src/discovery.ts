@@ -8,6 +8,7 @@ import {
   reportFailure,
   requestJson,
   unavailable,
+  upstreamText,
   type UpstreamContext,
 } from './upstream.js'
 
@@ -70,7 +71,7 @@ export class Discovery {
       return metadata
     } catch (error) {
       this.#backoff.failed()
-      const misconfigured = error instanceof UpstreamFailure && error.reason.startsWith('issuer')
+      const misconfigured = error instanceof UpstreamFailure && error.misconfigured
       reportFailure(this.context, 'discovery', url, error, misconfigured ? 'error' : 'warn')
       throw unavailable(this.#backoff, error)
     }
@@ -85,7 +86,8 @@ export class Discovery {
       // OIDC Discovery §4.3: a document for another issuer must not be trusted.
       throw new UpstreamFailure(
         url,
-        `issuer in the metadata (${JSON.stringify(metadata.issuer)}) differs from the configured ${JSON.stringify(this.issuer)}`,
+        `issuer in the metadata (${upstreamText(JSON.stringify(metadata.issuer))}) differs from the configured ${JSON.stringify(this.issuer)}`,
+        { misconfigured: true },
       )
     }
     for (const member of ['jwks_uri', 'introspection_endpoint'] as const) {

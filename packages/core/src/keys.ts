@@ -14,13 +14,8 @@ import {
   type JWSHeaderParameters,
 } from 'jose'
 import { TokenwardError } from './errors.js'
-import {
-  Backoff,
-  boundedFetch,
-  reportFailure,
-  unavailable,
-  type UpstreamContext,
-} from './upstream.js'
+import { identityOf, keySetFetch, thumbprintInput } from './key-identity.js'
+import { Backoff, reportFailure, unavailable, type UpstreamContext } from './upstream.js'
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>
 
@@ -33,8 +28,12 @@ export interface KeySource {
   getKey(header: JWSHeaderParameters): VerificationKey | Promise<VerificationKey>
   /** Fetches the set ahead of traffic; rejects with `upstream_unavailable`. */
   warmUp(): Promise<void>
-  /** Whether the current set still has `kid` (a cached verdict stands only while it does). */
-  hasKid(kid: string): boolean
+  /**
+   * Whether the current set still holds `key`, one this source gave (a cached verdict stands
+   * only while it does). Keys are compared by their RFC 7638 thumbprint input, so a verdict on a
+   * token without `kid` is tied to its key too.
+   */
+  holds(key: VerificationKey): boolean
 }
 
 const NO_TOKEN = { payload: '', signature: '' }
@@ -111,7 +110,7 @@ export class StaticKeys implements KeySource {
   }
 
   /** A static set never changes. */
-  hasKid(): boolean {
+  holds(): boolean {
     return true
   }
 }
@@ -141,7 +140,7 @@ export class RemoteKeys implements KeySource {
       timeoutDuration: options.timeoutMs,
       cooldownDuration: options.cooldownMs,
       cacheMaxAge: options.cacheMaxAgeMs,
-      [customFetch]: boundedFetch(context.fetch),
+      [customFetch]: keySetFetch(context, url),
       [jwksCache]: this.#cache,
     })
   }
@@ -173,10 +172,10 @@ export class RemoteKeys implements KeySource {
   }
 
   /**
-   * Whether the current set still has `kid` (for cached verdicts). A set past its max age is
+   * Whether the current set still holds `key` (for cached verdicts). A set past its max age is
    * refreshed in the background, so a key removed from the JWKS is noticed without a new token.
    */
-  hasKid(kid: string): boolean {
+  holds(key: VerificationKey): boolean {
     if (!this.#remote.fresh && !this.#remote.reloading && this.#backoff.remainingSeconds() === 0) {
       this.#remote.reload().then(
         () => {
@@ -188,16 +187,18 @@ export class RemoteKeys implements KeySource {
       )
     }
     const jwks = (this.#cache as Partial<ExportedJWKSCache>).jwks
-    let known = this.#kids
+    let known = this.#held
     if (known === undefined || known.jwks !== jwks) {
-      known = { jwks, kids: new Set(jwks?.keys.map((key) => key.kid)) }
-      this.#kids = known
+      known = { jwks, keys: new Set(jwks?.keys.map(thumbprintInput)) }
+      this.#held = known
     }
-    return known.kids.has(kid)
+    const identity = identityOf(key)
+    return identity !== undefined && known.keys.has(identity)
   }
 
-  #kids:
-    | { readonly jwks: JSONWebKeySet | undefined; readonly kids: ReadonlySet<string | undefined> }
+  /** The thumbprint inputs of the current set's keys. */
+  #held:
+    | { readonly jwks: JSONWebKeySet | undefined; readonly keys: ReadonlySet<string | undefined> }
     | undefined
 
   async warmUp(): Promise<void> {

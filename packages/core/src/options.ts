@@ -11,7 +11,7 @@ import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import type { JWK } from 'jose'
 import { audiencePolicy, type AudiencePolicy } from './audience.js'
 import { headerPolicy, timePolicy, type HeaderPolicy, type TimePolicy } from './claims.js'
-import { introspectionOption, type IntrospectionConfig } from './introspection.js'
+import { introspectionOption, type IntrospectionConfig } from './introspection-options.js'
 import {
   fail,
   httpsUrl,
@@ -21,7 +21,9 @@ import {
   optionNames,
   refuseUnknownOptions,
 } from './option-values.js'
+import { unusableKey } from './key-identity.js'
 import { roleReader, type RoleReader } from './roles.js'
+import type { TokenCacheSettings } from './verdicts.js'
 import type { JwksOptions, Logger, TokenwardEvent, ValidatorOptions } from './types.js'
 
 const TOP_LEVEL_OPTIONS = optionNames<ValidatorOptions>({
@@ -54,14 +56,14 @@ const JWKS_OPTIONS = optionNames<JwksOptions>({
   timeoutMs: true,
 })
 const TOKEN_CACHE_OPTIONS = optionNames<Exclude<ValidatorOptions['tokenCache'], false | undefined>>(
-  { max: true, ttlSeconds: true },
+  { max: true, ttlSeconds: true, maxBytes: true },
 )
 const BACKOFF_OPTIONS = optionNames<NonNullable<ValidatorOptions['upstreamBackoff']>>({
   minSeconds: true,
   maxSeconds: true,
 })
 
-export type { IntrospectionConfig } from './introspection.js'
+export type { IntrospectionConfig } from './introspection-options.js'
 
 /** The checked, normalised options. */
 export interface Config {
@@ -84,7 +86,7 @@ export interface Config {
   }
   readonly discoveryTimeoutMs: number
   readonly backoff: { readonly minMs: number; readonly maxMs: number }
-  readonly tokenCache: { readonly max: number; readonly ttlSeconds: number } | undefined
+  readonly tokenCache: TokenCacheSettings | undefined
   readonly introspection: IntrospectionConfig | undefined
   readonly logger: Logger | undefined
   readonly onEvent: ((event: TokenwardEvent) => void) | undefined
@@ -222,6 +224,8 @@ function jwksOption(options: ValidatorOptions): {
             `is a private or secret key (has "${member}"): give the public key only`,
           )
       }
+      const unusable = unusableKey(key)
+      if (unusable !== undefined) fail(`jwks.keys[${i}]`, unusable)
       try {
         createPublicKey({ key: key as JsonWebKey, format: 'jwk' })
       } catch (error) {
@@ -258,7 +262,7 @@ function jwksOption(options: ValidatorOptions): {
 function tokenCacheOption(option: ValidatorOptions['tokenCache']): Config['tokenCache'] {
   if (option === false) return undefined
   const cache = option ?? {}
-  if (!isObject(cache)) fail('tokenCache', 'must be false or { max, ttlSeconds }')
+  if (!isObject(cache)) fail('tokenCache', 'must be false or { max, ttlSeconds, maxBytes }')
   refuseUnknownOptions('tokenCache', TOKEN_CACHE_OPTIONS, cache)
   return {
     max: numberInRange(cache.max, 'tokenCache.max', 10_000, {
@@ -269,6 +273,11 @@ function tokenCacheOption(option: ValidatorOptions['tokenCache']): Config['token
     ttlSeconds: numberInRange(cache.ttlSeconds, 'tokenCache.ttlSeconds', 300, {
       min: 1,
       max: 86400,
+    }),
+    maxBytes: numberInRange(cache.maxBytes, 'tokenCache.maxBytes', 64 * 1024 * 1024, {
+      min: 1024 * 1024,
+      max: 2 ** 40,
+      integer: true,
     }),
   }
 }

@@ -13,12 +13,13 @@ import { checkB64token } from './bearer.js'
 import {
   checkAlgorithm,
   checkCritical,
+  checkIntrospectedType,
   checkIssuer,
   checkTimes,
   checkTokenKind,
   checkType,
 } from './claims.js'
-import { TokenwardError, isTokenwardError } from './errors.js'
+import { TokenwardError } from './errors.js'
 import type { Introspector } from './introspection.js'
 import type { Issuers } from './issuers.js'
 import type { KeySource, VerificationKey } from './keys.js'
@@ -45,7 +46,7 @@ export type CheckName =
   | 'requirements'
 
 /** A step's name: a reported check, or the building of the result (which checks nothing). */
-type StepName = CheckName | 'result'
+export type StepName = CheckName | 'result'
 
 /** What the steps work with: one validator's parts. */
 export interface Parts {
@@ -90,7 +91,7 @@ const NO_HEADER: Readonly<Record<string, unknown>> = Object.freeze({})
 /** A phase: nothing when done, a promise when it waits for the network. */
 type Phase = (work: Work, parts: Parts) => void | Promise<void>
 
-interface Step {
+export interface Step {
   readonly name: StepName
   /** For `inspect`: the steps that must have passed first; `'all'`: every step before it. */
   readonly needs: readonly CheckName[] | 'all'
@@ -120,7 +121,8 @@ function offline(name: CheckName, check: (work: Work, config: Config) => void): 
   }
 }
 
-const STEPS: readonly Step[] = [
+/** Every step, in the order `validate` runs them. */
+export const STEPS: readonly Step[] = [
   {
     name: 'format',
     needs: [],
@@ -197,7 +199,7 @@ const STEPS: readonly Step[] = [
         const { claims } = w
         const audience = audienceList(claims.aud)
         w.result = buildResult(w.token, 'jwt', claims, claims.iss as string, audience, config.roles)
-        if (w.remember) verdicts.rememberVerified(w.result, w.keys!, w.header.kid, w.now)
+        if (w.remember) verdicts.rememberVerified(w.result, w.keys!, w.key!, w.now)
       },
     ],
   },
@@ -223,7 +225,7 @@ const STEPS: readonly Step[] = [
         const now = Date.now() / 1000
         let result = p.introspectionResults.get(w.answer, now)
         if (result === undefined) {
-          result = fromIntrospection(w.token, w.answer, p.config, now)
+          result = fromIntrospection(w.token, w.answer, w.introspectedAt, p.config, now)
           p.introspectionResults.set(w.answer, result)
         }
         w.result = result
@@ -242,10 +244,20 @@ const STEPS: readonly Step[] = [
   },
 ]
 
-/** The result of an active introspection answer, after the same policy as a JWT's claims. */
-function fromIntrospection(token: string, claims: Claims, config: Config, now: number) {
-  let issuer = config.issuers[0]!
-  if (claims.iss !== undefined) issuer = checkIssuer(claims, config.issuerSet)
+/**
+ * The result of an active introspection answer from `issuer`'s endpoint, after the same policy
+ * as a JWT's claims. An `iss` in the answer must name that issuer: another configured issuer's
+ * name would let one issuer speak for another.
+ */
+function fromIntrospection(
+  token: string,
+  claims: Claims,
+  issuer: string,
+  config: Config,
+  now: number,
+): AuthResult {
+  checkIntrospectedType(claims)
+  if (claims.iss !== undefined) checkIssuer(claims, new Set([issuer]))
   checkTimes(claims, config.time, now, false)
   let audience: readonly string[] = []
   if (claims.aud === undefined && config.introspection!.audienceOptional) {
@@ -294,37 +306,4 @@ export function runPipeline(
       throw failed(work, error)
     },
   )
-}
-
-/** One reported step of {@link inspectPipeline}. */
-export interface StepReport {
-  readonly check: CheckName
-  readonly ok: boolean
-  readonly error?: TokenwardError
-}
-
-/**
- * Walks the same steps as {@link runPipeline}, each one that applies and whose needs passed,
- * and reports each. Anything thrown that is not a `TokenwardError` (a bug, a throwing roles
- * callback) is thrown on.
- */
-export async function inspectPipeline(work: Work, parts: Parts): Promise<StepReport[]> {
-  const reports: StepReport[] = []
-  const passed = new Set<StepName>()
-  let anyFailed = false
-  for (const step of STEPS) {
-    const ready = step.needs === 'all' ? !anyFailed : step.needs.every((n) => passed.has(n))
-    if (!ready || !step.applies(work, parts)) continue
-    work.step = step.name
-    try {
-      for (const phase of step.phases) await phase(work, parts)
-      passed.add(step.name)
-      if (step.name !== 'result') reports.push({ check: step.name, ok: true })
-    } catch (error) {
-      if (!isTokenwardError(error) || step.name === 'result') throw error
-      anyFailed = true
-      reports.push({ check: step.name, ok: false, error })
-    }
-  }
-  return reports
 }

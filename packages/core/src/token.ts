@@ -45,9 +45,17 @@ export class TokenClassifier {
    */
   classify(token: string, jwsShaped = isJwsShaped(token)): Classified {
     if (!jwsShaped) {
-      if (dots(token) === 4) {
+      const count = dots(token)
+      if (count === 4) {
         throw new TokenwardError('malformed_token', {
           detail: 'encrypted tokens (JWE) are not accepted',
+        })
+      }
+      // A JWS respelled (base64 padding, the base64 alphabet) is still a JWS: refused here, so
+      // it can never be sent to introspection past the checks a JWT gets.
+      if (count === 2 && hasJoseHeader(token.slice(0, token.indexOf('.')))) {
+        throw new TokenwardError('malformed_token', {
+          detail: 'a JWS must be three unpadded base64url segments',
         })
       }
       return { kind: 'opaque' }
@@ -56,6 +64,11 @@ export class TokenClassifier {
     const second = token.indexOf('.', first + 1)
     const header = this.#header(token.slice(0, first))
     if (header === undefined || typeof header.alg !== 'string') return { kind: 'opaque' }
+    if (!isCanonicalBase64url(token, second + 1)) {
+      throw new TokenwardError('malformed_token', {
+        detail: 'the signature is not canonical base64url',
+      })
+    }
     return { kind: 'jwt', header, payload: token.slice(first + 1, second) }
   }
 
@@ -80,6 +93,32 @@ export class TokenClassifier {
     this.#lastSegment = ''
     this.#lastHeader = {}
   }
+}
+
+/** Whether `segment`, read leniently (padding, either base64 alphabet), is a JOSE header. */
+function hasJoseHeader(segment: string): boolean {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64').toString('utf8'))
+    return typeof value === 'object' && value !== null && 'alg' in value
+  } catch {
+    return false
+  }
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Whether the base64url text from `start` to the end is canonical (RFC 4648 §3.5): the bits the
+ * last character carries beyond the data are zero, so one signature has one spelling and a
+ * token cannot be respelled past `invalidate()` or a deny-list keyed on the string.
+ */
+function isCanonicalBase64url(token: string, start: number): boolean {
+  const length = token.length - start
+  const rest = length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const last = BASE64URL.indexOf(token[token.length - 1]!)
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
 /** The claims of a classified JWT; a payload that is not a JSON object is `malformed_token`. */

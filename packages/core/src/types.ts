@@ -67,10 +67,22 @@ export type TokenwardEvent =
       readonly cache: 'token' | 'introspection'
     }
   | {
+      /** An outage, or the issuer refusing this server's configuration: answered 503. */
       readonly type: 'upstream_failed'
       readonly target: 'discovery' | 'jwks' | 'introspection'
       readonly url: string
       readonly error: unknown
+    }
+  | {
+      /** The introspection endpoint refused one token with a 4xx: a 401 for that request only. */
+      readonly type: 'token_refused_upstream'
+      readonly url: string
+      readonly status: number
+    }
+  | {
+      /** A shared-store entry was ignored (bad shape, no valid MAC): introspected directly. */
+      readonly type: 'store_entry_rejected'
+      readonly reason: string
     }
   | { readonly type: 'stale_keys_used'; readonly url: string }
 
@@ -140,6 +152,12 @@ export interface IntrospectionOptions {
     readonly negativeTtlSeconds?: number
     /** A shared store; the in-memory LRU stays in front of it. */
     readonly store?: CacheStore
+    /**
+     * A secret (at least 32 bytes, the same on every instance) for an HMAC-SHA-256 over each
+     * shared-store entry; entries without a valid MAC are ignored. Without it, whoever can write
+     * to the store can make every instance accept any token.
+     */
+    readonly signingKey?: string | Uint8Array
   }
 }
 
@@ -181,6 +199,13 @@ export interface ValidatorOptions {
     | {
         /** Default 10000. */ readonly max?: number
         /** Default 300; never beyond the token's `exp`. */ readonly ttlSeconds?: number
+        /**
+         * Bytes the cached results may hold, an entry counted 512 bytes plus 2 per character of
+         * its token (what the token, its decoded claims and the result cost on the heap). Default
+         * 64 MiB: the 10,000 entries of the default `max` for tokens up to about 3 KB, fewer for
+         * larger ones (about 2,700 of 12 KB).
+         */
+        readonly maxBytes?: number
       }
   readonly introspection?: IntrospectionOptions
   readonly logger?: Logger

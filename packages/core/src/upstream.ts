@@ -8,18 +8,43 @@ import type { Logger, TokenwardEvent } from './types.js'
 /** Largest discovery, JWKS or introspection body read, bytes. */
 const MAX_RESPONSE_BYTES = 512 * 1024
 
+/** Longest piece of upstream text (an error code, a field value) kept in a reason. */
+const MAX_UPSTREAM_TEXT = 100
+
+/**
+ * Text from an upstream answer as it may appear in a log line, an event or an error's `cause`:
+ * every occurrence of `secret` (the token being checked) removed, reduced to printable ASCII,
+ * cut to {@link MAX_UPSTREAM_TEXT} characters. An issuer may echo what it was sent.
+ */
+export function upstreamText(value: unknown, secret?: string): string {
+  // JSON.stringify answers undefined for a function, whatever its type says.
+  let text =
+    typeof value === 'string'
+      ? value
+      : ((JSON.stringify(value) as string | undefined) ?? typeof value)
+  if (secret !== undefined && secret !== '') text = text.split(secret).join('[token]')
+  text = text.replace(/[^\x20-\x7e]/g, '?')
+  return text.length > MAX_UPSTREAM_TEXT ? `${text.slice(0, MAX_UPSTREAM_TEXT - 3)}...` : text
+}
+
 /** Why an upstream answer was not usable; kept as the `cause` of `upstream_unavailable`. */
 export class UpstreamFailure extends Error {
+  /** The HTTP status, when an answer came. */
+  readonly status: number | undefined
+  /** The issuer refused this server's own configuration (e.g. its client credentials). */
+  readonly misconfigured: boolean
+
+  /** `reason` is ours; any upstream text in it went through {@link upstreamText}. */
   constructor(
     readonly url: string,
     readonly reason: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; misconfigured?: boolean },
   ) {
     super(`${reason} (${url})`, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'UpstreamFailure'
     this.status = options?.status
+    this.misconfigured = options?.misconfigured === true
   }
-  readonly status: number | undefined
 }
 
 /**
@@ -67,6 +92,13 @@ export interface JsonResponse {
   readonly json: unknown
 }
 
+/** Result of {@link requestAnswer}: the status and the body, parsed when it is JSON. */
+export interface Answer {
+  readonly status: number
+  /** The parsed body; undefined when the body is not JSON. */
+  readonly json: unknown
+}
+
 /** One bounded request whose body must be JSON. Every failure is an {@link UpstreamFailure}. */
 export async function requestJson(
   fetchImpl: typeof fetch,
@@ -74,6 +106,25 @@ export async function requestJson(
   init: RequestInit,
   timeoutMs: number,
 ): Promise<JsonResponse> {
+  const answer = await requestAnswer(fetchImpl, url, init, timeoutMs)
+  if (answer.json === undefined) {
+    throw new UpstreamFailure(url, `answer is not JSON (HTTP ${answer.status})`, {
+      status: answer.status,
+    })
+  }
+  return answer
+}
+
+/**
+ * One bounded request: any status, the body parsed when it is JSON. A connection failure, a
+ * timeout or an oversized body is an {@link UpstreamFailure}.
+ */
+export async function requestAnswer(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<Answer> {
   let response: Response
   try {
     response = await boundedFetch(fetchImpl)(url, {
@@ -96,11 +147,8 @@ export async function requestJson(
   let json: unknown
   try {
     json = JSON.parse(text)
-  } catch (cause) {
-    throw new UpstreamFailure(url, `answer is not JSON (HTTP ${response.status})`, {
-      cause,
-      status: response.status,
-    })
+  } catch {
+    json = undefined
   }
   return { status: response.status, json }
 }

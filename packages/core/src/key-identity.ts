@@ -1,0 +1,93 @@
+/**
+ * Which key a key is, and which keys can be used at all: what ties a cached verdict to the key
+ * that verified it, and what keeps keys jose cannot use out of a key set.
+ */
+import { KeyObject } from 'node:crypto'
+import type { VerificationKey } from './keys.js'
+import { boundedFetch, upstreamText, type UpstreamContext } from './upstream.js'
+
+/**
+ * The RFC 7638 §3.2 thumbprint input of a public JWK: its required members in lexicographic
+ * order. Two keys are the same key exactly when these inputs are equal (their SHA-256, the
+ * thumbprint, need not be computed to compare them).
+ */
+export function thumbprintInput(jwk: {
+  kty?: unknown
+  crv?: unknown
+  e?: unknown
+  n?: unknown
+  x?: unknown
+  y?: unknown
+}): string | undefined {
+  switch (jwk.kty) {
+    case 'RSA':
+      return JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })
+    case 'EC':
+      return JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })
+    case 'OKP':
+      return JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })
+    default:
+      return undefined
+  }
+}
+
+const identities = new WeakMap<object, string | undefined>()
+
+/** The thumbprint input of a key jose gave (a CryptoKey or a KeyObject), computed once per key. */
+export function identityOf(key: VerificationKey): string | undefined {
+  if (identities.has(key)) return identities.get(key)
+  let identity: string | undefined
+  try {
+    const object = key instanceof KeyObject ? key : KeyObject.from(key)
+    identity = thumbprintInput(object.export({ format: 'jwk' }))
+  } catch {
+    identity = undefined
+  }
+  identities.set(key, identity)
+  return identity
+}
+
+/**
+ * Why jose cannot verify with this JWK, or undefined: of the EdDSA curves (RFC 8037 §2) only
+ * Ed25519 is supported, so an Ed448 key would silently never match a token.
+ */
+export function unusableKey(jwk: { kty?: unknown; crv?: unknown }): string | undefined {
+  return jwk.kty === 'OKP' && jwk.crv !== 'Ed25519'
+    ? `is an OKP key on curve ${String(jwk.crv)}; only Ed25519 EdDSA keys can be used`
+    : undefined
+}
+
+/**
+ * The JWKS fetch: bounded, and keys jose cannot use left out of the set with a warning (they
+ * could only ever answer `unknown_key`, which would hide the cause).
+ */
+export function keySetFetch(context: UpstreamContext, url: string): typeof fetch {
+  const bounded = boundedFetch(context.fetch)
+  return async (input, init) => {
+    const response = await bounded(input, init)
+    const json = (await response
+      .clone()
+      .json()
+      .catch(() => undefined)) as { keys?: unknown } | undefined
+    if (!Array.isArray(json?.keys)) return response
+    const keys = (json.keys as unknown[]).filter((member) => {
+      const jwk = (typeof member === 'object' && member !== null ? member : {}) as Record<
+        string,
+        unknown
+      >
+      const unusable = unusableKey(jwk)
+      if (unusable !== undefined) {
+        context.logger?.warn(`tokenward: a key of the issuer's JWKS ${unusable}; it is skipped`, {
+          url,
+          kid: typeof jwk.kid === 'string' ? upstreamText(jwk.kid) : undefined,
+        })
+      }
+      return unusable === undefined
+    })
+    if (keys.length === json.keys.length) return response
+    return new Response(JSON.stringify({ ...json, keys }), {
+      status: response.status,
+      headers: response.headers,
+    })
+  }
+}
