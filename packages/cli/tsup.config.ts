@@ -4,6 +4,8 @@ export default defineConfig([
   {
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
+    // `version()` reads ../package.json from import.meta.url, which CommonJS has no equivalent of.
+    shims: true,
     dts: true,
     clean: true,
     sourcemap: true,

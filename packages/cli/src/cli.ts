@@ -1,4 +1,4 @@
-import { main } from './inspect.js'
+import { main } from './main.js'
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []

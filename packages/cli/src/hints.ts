@@ -33,34 +33,119 @@ function short(value: string): string {
   return value.length > 40 ? `${value.slice(0, 37)}...` : value
 }
 
+/** A ZITADEL app's client id, `<digits>@<project name>`; the name is group 1. */
+const ZITADEL_APP = /^\d+@(.+)$/
+/** A ZITADEL project id: digits only. */
+const ZITADEL_PROJECT = /^\d+$/
+
+/**
+ * Whose app asked for a ZITADEL token, as far as `aud` tells. ZITADEL puts in `aud` the client
+ * ids of every app of the requesting app's project, that project's id, and the ids of projects
+ * the app asked for on top (scope `urn:zitadel:iam:org:project:id:{id}:aud`): app client ids in
+ * `aud` are always the requesting project's. They are this API's project's when one of them is
+ * trusted or has the project name of a trusted app (a client id ends in `@<project name>`); or,
+ * with no app of this API given, when every project id in `aud` is a trusted one.
+ */
+function requestingProject(
+  aud: readonly string[],
+  own: readonly string[],
+): 'this project' | 'another project' | 'unknown' {
+  const apps = aud.filter((value) => ZITADEL_APP.test(value))
+  if (apps.length === 0) return 'unknown'
+  if (apps.some((app) => own.includes(app))) return 'this project'
+  const names = new Set(own.flatMap((value) => ZITADEL_APP.exec(value)?.[1] ?? []))
+  if (names.size > 0) {
+    return apps.some((app) => names.has(ZITADEL_APP.exec(app)?.[1] ?? ''))
+      ? 'this project'
+      : 'another project'
+  }
+  const ownProjects = own.filter((value) => ZITADEL_PROJECT.test(value))
+  const projects = aud.filter((value) => ZITADEL_PROJECT.test(value))
+  return ownProjects.length > 0 && projects.every((id) => ownProjects.includes(id))
+    ? 'this project'
+    : 'unknown'
+}
+
+/**
+ * Strict mode found a value of `aud` that is not trusted. Either it is another client of this
+ * API (a sibling app of the same project: trusting it is safe) or it names someone else (then
+ * the token was not meant for this API, and trusting it would undo what strict mode is for).
+ */
+function untrustedAudienceHint(
+  aud: readonly string[],
+  context: HintContext,
+  zitadel: boolean,
+): string {
+  const own = [...context.trusted, ...context.required]
+  const untrusted = aud.filter((value) => !own.includes(value))
+  const first = untrusted[0] ?? '<value>'
+  const projects = aud.filter((value) => ZITADEL_PROJECT.test(value))
+  const requester = zitadel ? requestingProject(aud, own) : 'unknown'
+  // What lenient mode should require: this API's ZITADEL project id, configured or (when this
+  // project's app asked and aud names one project) read from aud; else the first required value.
+  const numeric = (values: readonly string[]) => values.find((value) => ZITADEL_PROJECT.test(value))
+  const projectId =
+    (zitadel
+      ? (numeric(context.required) ??
+        numeric(own) ??
+        (requester === 'this project' && projects.length === 1 ? projects[0] : undefined))
+      : undefined) ??
+    context.required[0] ??
+    aud.find((value) => own.includes(value)) ??
+    "<this API's id>"
+  const trustOrLenient = (value: string) =>
+    `trust it (add ${short(value)} to audience.trusted, --audience), or use lenient mode with required: [${short(projectId)}]`
+  const eitherCase =
+    `if ${short(first)} is another client of this API (an issuer may list sibling apps in aud), ` +
+    `${trustOrLenient(first)}; if it names another API or another project's app, the token was ` +
+    'not meant for this API: do not trust it'
+
+  if (!zitadel) return eitherCase
+  if (requester === 'another project') {
+    const app = untrusted.find((value) => ZITADEL_APP.test(value)) ?? first
+    return (
+      `keep strict and do not trust ${short(app)}: it is an app of another project, so this token ` +
+      "was issued to that project's app, which asked for this API's audience too; it was not " +
+      "meant for this API. The caller needs a token from one of this project's apps"
+    )
+  }
+  const app = untrusted.find((value) => ZITADEL_APP.test(value))
+  if (app !== undefined && requester === 'this project') {
+    return (
+      `${short(app)} is another app of this API's project (ZITADEL puts every app client id of ` +
+      `the project in aud): ${trustOrLenient(app)}`
+    )
+  }
+  if (app !== undefined) {
+    return (
+      `if ${short(app)} is an app of this API's project, ${trustOrLenient(app)}; if it is another ` +
+      "project's app, the token was issued to that app and not meant for this API: do not trust " +
+      "it. Give this API's app client ids (--audience) to tell the two apart"
+    )
+  }
+  if (requester === 'this project' && first === projectId) {
+    return (
+      `${short(first)} is this API's project id (ZITADEL puts it in aud next to the app client ` +
+      `ids): trust it (add it to audience.trusted, --audience)`
+    )
+  }
+  if (!ZITADEL_PROJECT.test(first)) return eitherCase
+  // A project id that is not this API's: the app asked for that project's audience too.
+  return (
+    `${short(first)} is another project's id: the client asked for that project's audience too ` +
+    `(scope urn:zitadel:iam:org:project:id:${short(first)}:aud). Trust it only if tokens for ` +
+    `that project may call this API; else keep strict and ask for a token for ${short(projectId)} only`
+  )
+}
+
+/** How to fix a failed check, in one line; undefined when there is nothing to add. */
 export function hintFor(code: TokenwardErrorCode, context: HintContext): string | undefined {
   const { claims } = context
   const aud = audienceOf(claims)
   const zitadel = looksLikeZitadel(claims)
   switch (code) {
-    case 'untrusted_audience': {
-      const untrusted = aud.filter(
-        (value) => !context.trusted.includes(value) && !context.required.includes(value),
-      )
-      const first = untrusted[0] ?? '<value>'
-      const own =
-        context.required[0] ??
-        aud.find((value) => /^\d+$/.test(value) && context.trusted.includes(value)) ??
-        '<your project id>'
-      if (zitadel && /^\d+$/.test(first)) {
-        // A bare number in a ZITADEL aud is a project id: the caller asked for another project.
-        return (
-          `${short(first)} is another project's id: the client asked for that project's audience ` +
-          `too (scope urn:zitadel:iam:org:project:id:${short(first)}:aud). Trust it only if tokens ` +
-          `for that project may call this API; else keep strict and ask for a token for ${own} only`
-        )
-      }
-      return (
-        `add ${short(first)} to audience.trusted (--audience), or use lenient mode with ` +
-        `required: [${own}]` +
-        (zitadel ? ' (ZITADEL puts every app client id of the project in aud)' : '')
-      )
-    }
+    case 'untrusted_audience':
+      return untrustedAudienceHint(aud, context, zitadel)
     case 'invalid_audience': {
       const missing = context.required.find((value) => !aud.includes(value))
       if (missing !== undefined && zitadel) {

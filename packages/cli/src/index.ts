@@ -1,7 +1,10 @@
 /**
- * @tokenward/cli: `tokenward inspect` explains why a bearer token passes or fails.
+ * @tokenward/cli: `tokenward inspect` explains why a bearer token passes or fails;
+ * `tokenward decode` shows a JWT's header and claims without checking anything.
  *
  * @packageDocumentation
  */
-export { USAGE, main, type CommandIo } from './inspect.js'
+export { USAGE, main, version } from './main.js'
+export type { CommandIo } from './io.js'
+export { decodeToken, type DecodedToken, type JsonObject } from './decode.js'
 export { hintFor, type HintContext } from './hints.js'

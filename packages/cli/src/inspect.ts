@@ -3,7 +3,6 @@
  * line per check: pass or fail, what was found, and how to fix a failure. It decides nothing
  * itself. Exit status: 0 valid, 1 rejected, 2 usage error or issuer unreachable.
  */
-import { parseArgs } from 'node:util'
 import {
   createValidator,
   isTokenwardError,
@@ -14,43 +13,28 @@ import {
   type RolesOption,
   type ValidatorOptions,
 } from '@tokenward/core'
+import { UsageError, flag, strings, text, type CommandLine, type OptionSpecs } from './args.js'
+import type { CommandIo } from './io.js'
 import { hintFor, type HintContext } from './hints.js'
 
-/** Where the command reads and writes; injectable for tests. */
-export interface CommandIo {
-  readonly stdout: (text: string) => void
-  readonly stderr: (text: string) => void
-  readonly readStdin: () => Promise<string>
-  readonly colour: boolean
-  readonly env: Readonly<Record<string, string | undefined>>
+/** The options of `tokenward inspect`. */
+export const INSPECT_OPTIONS: OptionSpecs = {
+  issuer: { type: 'string', multiple: true },
+  audience: { type: 'string', multiple: true },
+  required: { type: 'string', multiple: true },
+  strict: { type: 'boolean' },
+  profile: { type: 'string' },
+  roles: { type: 'string' },
+  'project-id': { type: 'string', multiple: true },
+  role: { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  introspect: { type: 'boolean' },
+  'introspect-always': { type: 'boolean' },
+  'client-id': { type: 'string' },
+  'client-secret': { type: 'string' },
+  'key-file': { type: 'string' },
+  json: { type: 'boolean' },
 }
-
-export const USAGE = `Usage: tokenward inspect [TOKEN|-] --issuer URL [options]
-
-Explains, check by check, why a bearer token passes or fails. The token is read from the
-argument, or from standard input with "-" or when no argument is given.
-
-Options:
-  --issuer URL          the issuer (exact iss); repeat for several
-  --audience ID         a trusted audience value; repeat for several
-  --required ID         an audience value that must be present (this API's id); repeat
-  --strict              strict audience mode: every aud value must be trusted
-  --profile zitadel     ZITADEL-fitting defaults (ID tokens rejected by shape)
-  --roles PRESET        zitadel | keycloak | scope (zitadel reads --project-id or --required)
-  --project-id ID       this API's ZITADEL project id (for --roles zitadel)
-  --role ROLE           a role the token must grant; repeat for several
-  --scope SCOPE         a scope the token must carry; repeat for several
-  --introspect          introspect opaque tokens (RFC 7662)
-  --introspect-always   introspect every token, JWTs too
-  --client-id ID        introspection client id (secret from --client-secret or TOKENWARD_CLIENT_SECRET)
-  --client-secret S     introspection client secret (client_secret_basic)
-  --key-file PATH       ZITADEL key file for private_key_jwt introspection
-  --json                machine-readable output
-  --help                this text
-
-Exit status: 0 valid, 1 rejected, 2 usage error or issuer unreachable.`
-
-class UsageError extends Error {}
 
 interface Parsed {
   readonly token: string | undefined
@@ -60,80 +44,59 @@ interface Parsed {
   readonly hints: Omit<HintContext, 'claims'>
 }
 
-function parse(argv: readonly string[], env: CommandIo['env']): Parsed | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      issuer: { type: 'string', multiple: true },
-      audience: { type: 'string', multiple: true },
-      required: { type: 'string', multiple: true },
-      strict: { type: 'boolean' },
-      profile: { type: 'string' },
-      roles: { type: 'string' },
-      'project-id': { type: 'string', multiple: true },
-      role: { type: 'string', multiple: true },
-      scope: { type: 'string', multiple: true },
-      introspect: { type: 'boolean' },
-      'introspect-always': { type: 'boolean' },
-      'client-id': { type: 'string' },
-      'client-secret': { type: 'string' },
-      'key-file': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  })
-  if (values.help === true) return 'help'
-  const [command, token, ...rest] = positionals
-  if (command !== 'inspect')
-    throw new UsageError(command === undefined ? 'no command' : `unknown command "${command}"`)
-  if (rest.length > 0) throw new UsageError('give one token')
-  const issuer = values.issuer ?? []
+function parse(line: CommandLine, env: CommandIo['env']): Parsed {
+  if (line.operands.length > 1) throw new UsageError('give one token')
+  const token = line.operands[0]
+  const issuer = strings(line, 'issuer') ?? []
   if (issuer.length === 0) throw new UsageError('--issuer is required')
-  const trusted = values.audience ?? []
-  const required = values.required ?? []
+  const trusted = strings(line, 'audience') ?? []
+  const required = strings(line, 'required') ?? []
   if (trusted.length === 0 && required.length === 0) {
     throw new UsageError('give --audience (the values this API trusts) and/or --required')
   }
-  if (values.profile !== undefined && values.profile !== 'zitadel')
+  const profile = text(line, 'profile')
+  if (profile !== undefined && profile !== 'zitadel')
     throw new UsageError('--profile takes zitadel')
+  const strict = flag(line, 'strict')
 
   const options: Record<string, unknown> = {
     issuer: issuer.length === 1 ? issuer[0] : issuer,
     audience: {
       trusted: trusted.length > 0 ? trusted : required,
-      mode: values.strict === true ? 'strict' : 'lenient',
+      mode: strict ? 'strict' : 'lenient',
       ...(required.length > 0 ? { required } : {}),
     },
     tokenCache: false,
   }
-  if (values.profile !== undefined) options.profile = values.profile
-  const roles = rolesOption(values.roles, values['project-id'])
+  if (profile !== undefined) options.profile = profile
+  const roles = rolesOption(text(line, 'roles'), strings(line, 'project-id'))
   if (roles !== undefined) options.roles = roles
-  if (values.introspect === true || values['introspect-always'] === true) {
+  const always = flag(line, 'introspect-always')
+  if (flag(line, 'introspect') || always) {
     options.introspection = {
       auth: introspectionAuth(
-        values['client-id'],
-        values['client-secret'] ?? env.TOKENWARD_CLIENT_SECRET,
-        values['key-file'],
+        text(line, 'client-id'),
+        text(line, 'client-secret') ?? env.TOKENWARD_CLIENT_SECRET,
+        text(line, 'key-file'),
       ),
-      mode: values['introspect-always'] === true ? 'always' : 'opaque',
+      mode: always ? 'always' : 'opaque',
     }
   }
+  const role = strings(line, 'role')
+  const scope = strings(line, 'scope')
   const requirements: Requirements | undefined =
-    values.role !== undefined || values.scope !== undefined
+    role !== undefined || scope !== undefined
       ? {
-          ...(values.role === undefined ? {} : { roles: values.role }),
-          ...(values.scope === undefined ? {} : { scopes: values.scope }),
+          ...(role === undefined ? {} : { roles: role }),
+          ...(scope === undefined ? {} : { scopes: scope }),
         }
       : undefined
   return {
     token: token === '-' ? undefined : token,
     options: options as unknown as ValidatorOptions,
     requirements,
-    json: values.json === true,
-    hints: { trusted, required, strict: values.strict === true, issuer },
+    json: flag(line, 'json'),
+    hints: { trusted, required, strict, issuer },
   }
 }
 
@@ -206,25 +169,16 @@ function found(step: InspectionStep, report: Inspection): string {
   }
 }
 
-/** Runs the command; resolves to the exit status. */
-export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed: Parsed | 'help'
-  let validator: ReturnType<typeof createValidator>
-  try {
-    parsed = parse(argv, io.env)
-    if (parsed === 'help') {
-      io.stdout(`${USAGE}\n`)
-      return 0
-    }
-    validator = createValidator(parsed.options)
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    io.stderr(`tokenward: ${message}\n\n${USAGE}\n`)
-    return 2
-  }
-  const token = (parsed.token ?? (await io.readStdin())).trim()
+/**
+ * Runs `tokenward inspect` on a parsed command line; resolves to the exit status. Throws a
+ * `UsageError` (or the core's `ConfigurationError`) for a bad command line.
+ */
+export async function runInspect(line: CommandLine, io: CommandIo): Promise<number> {
+  const parsed = parse(line, io.env)
+  const validator = createValidator(parsed.options)
   let report: Inspection
   try {
+    const token = (parsed.token ?? (await io.readStdin())).trim()
     report = await validator.inspect(token, parsed.requirements)
   } catch (error) {
     io.stderr(`tokenward: ${isTokenwardError(error) ? error.description : 'unexpected error'}\n`)
