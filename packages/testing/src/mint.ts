@@ -74,7 +74,9 @@ export function buildClaims(
     jti: randomUUID(),
     client_id: defaults.clientId,
   }
-  const shapeClaims = resolveShapeClaims(options.shape, base)
+  // A shape's function sees the token as the call would have it, so derived claims (ZITADEL's
+  // nbf = iat, Keycloak's preferred_username = sub) follow the caller's values.
+  const shapeClaims = resolveShapeClaims(options.shape, layer(base, claims))
   const merged = layer(base, shapeClaims, claims)
   if (!hasKey(shapeClaims, 'exp') && !hasKey(claims, 'exp')) {
     const iat = typeof merged.iat === 'number' ? merged.iat : now
@@ -85,11 +87,11 @@ export function buildClaims(
 
 function resolveShapeClaims(
   shape: TokenShape | undefined,
-  base: JsonObject,
+  token: JsonObject,
 ): JsonObject | undefined {
   if (shape === undefined) return undefined
   const { claims } = shape
-  return typeof claims === 'function' ? claims(Object.freeze({ ...base })) : claims
+  return typeof claims === 'function' ? claims(Object.freeze(token)) : claims
 }
 
 /** A compact JWS of `claims` (RFC 7515 §7.1), header defaults `alg`, `kid`, `typ: at+jwt`. */
@@ -103,9 +105,13 @@ export async function signToken(
     overrides.alg as SigningAlgorithm | undefined,
     typeof overrides.kid === 'string' ? overrides.kid : undefined,
   )
-  const header = layer({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }, overrides, {
-    alg: key.alg,
-  }) as CompactJWSHeaderParameters
+  // All layers at once, so an `undefined` in an override removes the default too.
+  const header = layer(
+    { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
+    options.shape?.header,
+    options.header,
+    { alg: key.alg },
+  ) as CompactJWSHeaderParameters
   const signer = options.forged === true ? await keys.forger(key.alg) : key
   const payload = new TextEncoder().encode(JSON.stringify(claims))
   return new CompactSign(payload).setProtectedHeader(header).sign(signer.privateKey)

@@ -79,12 +79,12 @@ export function zitadel(options: ZitadelShapeOptions): TokenShape {
   return {
     name: 'zitadel',
     header: { typ: 'JWT' },
-    claims: (defaults) => ({
+    claims: (token) => ({
       aud: audience,
       client_id: clientId,
       azp: undefined,
       scope: undefined,
-      nbf: defaults.iat as number,
+      nbf: token.iat as number,
       jti: `V2_${zitadelId()}-at_${zitadelId()}`,
       ...roleClaims,
     }),
@@ -131,12 +131,12 @@ export function keycloak(options: KeycloakShapeOptions = {}): TokenShape {
   return {
     name: 'keycloak',
     header: { typ: 'JWT' },
-    claims: (defaults) => {
-      const username = options.username ?? defaults.sub
+    claims: (token) => {
+      const username = options.username ?? token.sub
       return {
         aud,
         typ: 'Bearer',
-        azp: options.clientId ?? (defaults.client_id as string | undefined),
+        azp: options.clientId ?? (token.client_id as string | undefined),
         client_id: undefined,
         sid: randomUUID(),
         acr: '1',

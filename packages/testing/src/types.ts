@@ -65,11 +65,12 @@ export interface TokenShape {
   /** For messages and debugging only. */
   readonly name: string
   /**
-   * Claims of both JWT and opaque tokens (`undefined` removes a default), or a function of the
-   * default claims (`iss`, `sub`, `aud`, `iat`, `jti`, `client_id`) that returns them, for claims
-   * derived from those (ZITADEL's `nbf` equals `iat`).
+   * Claims of both JWT and opaque tokens (`undefined` removes a default), or a function that
+   * returns them from the token's other claims (the defaults with the call's claims over them),
+   * for claims derived from those: ZITADEL's `nbf` equals `iat`, Keycloak's
+   * `preferred_username` is the `sub`.
    */
-  readonly claims: TokenClaims | ((defaults: Readonly<Record<string, unknown>>) => TokenClaims)
+  readonly claims: TokenClaims | ((token: Readonly<Record<string, unknown>>) => TokenClaims)
   /** Header parameters of JWTs (`undefined` removes a default). */
   readonly header?: TokenHeader
   /** Members only an introspection answer carries (opaque tokens), e.g. `username`. */
