@@ -35,17 +35,13 @@ const MAX_BODY_BYTES = 64 * 1024
 const OUTAGE_KINDS: readonly OutageKind[] = ['discovery', 'jwks', 'introspection', 'all']
 const OUTAGE_MODES: readonly OutageMode[] = ['status', 'reset']
 
-interface Settings {
+/** The checked options: the token defaults (but the issuer, known once listening) and the rest. */
+interface Settings extends Omit<MintDefaults, 'issuer'> {
   readonly issuerPath: string
   readonly algorithms: readonly SigningAlgorithm[]
   readonly outageMode: OutageMode
   readonly port: number
   readonly client: ClientCredentials
-  readonly audience: string | readonly string[]
-  readonly subject: string
-  readonly clientId: string
-  readonly expiresInSeconds: number
-  readonly clock: () => number
   readonly metadata: Readonly<JsonObject> | undefined
 }
 
