@@ -134,6 +134,22 @@ const CASES: Case[] = [
     },
   },
   {
+    // RFC 7235 §2.1: the scheme and its credentials are separated by spaces (1*SP), nothing else.
+    name: 'a tab after Bearer: 400 invalid_request, never an anonymous request',
+    path: '/me',
+    authorization: () => [`Bearer\t${tokens.admin}`],
+    status: 400,
+    challenge: challenge(
+      'invalid_request',
+      'Malformed request: the scheme must be followed by a space',
+    ),
+    body: {
+      error: 'invalid_request',
+      error_description: 'Malformed request: the scheme must be followed by a space',
+      code: 'invalid_request',
+    },
+  },
+  {
     name: 'two Authorization headers: 400 invalid_request',
     path: '/me',
     authorization: () => [`Bearer ${tokens.admin}`, `Bearer ${tokens.admin}`],

@@ -744,6 +744,23 @@ add(
   },
   r401('invalid_signature'),
 )
+// A respelled JWS is still a JWS: refused locally, never handed to introspection as opaque.
+add(
+  'base64url',
+  'base64 padding after the signature',
+  () => `${validToken()}=`,
+  r401('malformed_token'),
+)
+add(
+  'base64url',
+  'every segment padded',
+  () =>
+    validToken()
+      .split('.')
+      .map((part) => `${part}==`)
+      .join('.'),
+  r401('malformed_token'),
+)
 // The signature's discarded bits are covered by nothing, so a non-canonical spelling would be a
 // second spelling of one signature (past invalidate() and deny-lists keyed on the string):
 // refused before any key is looked up (RFC 4648 §3.5).
@@ -1147,6 +1164,19 @@ addHeader(
   'header',
   'NUL in the credential',
   () => `Bearer ${validToken()}\u0000`,
+  r400('invalid_request'),
+)
+// RFC 7235 §2.1: only spaces separate the scheme from the credentials.
+addHeader(
+  'header',
+  'a tab after the scheme',
+  () => `Bearer\t${validToken()}`,
+  r400('invalid_request'),
+)
+addHeader(
+  'header',
+  'a no-break space after the scheme',
+  () => `Bearer\u00a0${validToken()}`,
   r400('invalid_request'),
 )
 addHeader('header', 'a valid token, scheme in odd case', () => `bEaReR ${validToken()}`, 'valid')

@@ -213,6 +213,27 @@ const signedByTrustedKey = fc
     return `${input}.${nodeSign(null, Buffer.from(input), ed.privateKey).toString('base64url')}`
   })
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Another spelling of the same JWS: base64 padding, the base64 alphabet, or set unused bits. */
+function respell(token: string, how: 'padding' | 'alphabet' | 'bits'): string {
+  if (how === 'padding') return `${token}=`
+  if (how === 'alphabet') return token.replace(/-/g, '+').replace(/_/g, '/')
+  // A 64-byte signature is 86 characters: the last one carries 4 unused bits.
+  const last = BASE64URL.indexOf(token.at(-1)!)
+  return `${token.slice(0, -1)}${BASE64URL[last | 1]}`
+}
+
+/** Tokens signed by the trusted key, then respelled (only those the respelling changed). */
+const respelledTokens = fc
+  .tuple(
+    signedByTrustedKey,
+    fc.constantFrom('padding', 'alphabet', 'bits') as fc.Arbitrary<'padding' | 'alphabet' | 'bits'>,
+  )
+  .map(([token, how]) => [token, respell(token, how)] as const)
+  .filter(([token, respelled]) => token !== respelled)
+  .map(([, respelled]) => respelled)
+
 // ---------------------------------------------------------------------------------------------
 
 describe(`fuzzing validate and authenticate (${NUM_RUNS} runs per property)`, () => {
@@ -251,6 +272,15 @@ describe(`fuzzing validate and authenticate (${NUM_RUNS} runs per property)`, ()
       (tally) => {
         expect(tally.get('invalid_signature')).toBeGreaterThan(0)
         expect(tally.size).toBeGreaterThanOrEqual(8)
+      },
+    ],
+    [
+      'signed tokens respelled (padding, base64 alphabet, unused bits set)',
+      respelledTokens,
+      (tally) => {
+        // One signature has one spelling: no respelled token is ever accepted.
+        expect(tally.get('accepted')).toBeUndefined()
+        expect(tally.get('malformed_token')).toBeGreaterThan(0)
       },
     ],
     [
