@@ -228,7 +228,7 @@ function respell(token: string, how: 'padding' | 'alphabet' | 'bits'): string {
 const respelledTokens = fc
   .tuple(
     signedByTrustedKey,
-    fc.constantFrom('padding', 'alphabet', 'bits') as fc.Arbitrary<'padding' | 'alphabet' | 'bits'>,
+    fc.constantFrom<'padding' | 'alphabet' | 'bits'>('padding', 'alphabet', 'bits'),
   )
   .map(([token, how]) => [token, respell(token, how)] as const)
   .filter(([token, respelled]) => token !== respelled)

@@ -70,9 +70,9 @@ export class Discovery {
       this.#backoff.succeeded()
       return metadata
     } catch (error) {
-      this.#backoff.failed()
       const misconfigured = error instanceof UpstreamFailure && error.misconfigured
-      reportFailure(this.context, 'discovery', url, error, misconfigured ? 'error' : 'warn')
+      const level = misconfigured ? 'error' : 'warn'
+      reportFailure(this.context, this.#backoff, 'discovery', url, error, level)
       throw unavailable(this.#backoff, error)
     }
   }

@@ -65,14 +65,16 @@ export class Introspector {
   constructor(
     private readonly config: IntrospectionConfig,
     private readonly context: UpstreamContext,
+    private readonly clock: () => number,
   ) {
     this.#client = new ClientAuthentication(config.auth)
-    this.#active = new LRUCache({ max: config.cacheMax })
-    this.#inactive = new LRUCache({ max: config.cacheMax })
+    const perf = { now: clock }
+    this.#active = new LRUCache({ perf, max: config.cacheMax })
+    this.#inactive = new LRUCache({ perf, max: config.cacheMax })
     this.#shared =
       config.store === undefined
         ? undefined
-        : new SharedAnswers(config.store, config.ttlSeconds, config.signingKey, context)
+        : new SharedAnswers(config.store, config.ttlSeconds, config.signingKey, context, clock)
   }
 
   /**
@@ -124,11 +126,11 @@ export class Introspector {
   async #load(key: string, token: string, endpoint: string, issuer: string): Promise<Answer> {
     const stored = await this.#shared?.get(key)
     if (stored !== undefined) {
-      this.#active.set(key, stored, { ttl: Math.max(1, stored.until - Date.now()) })
+      this.#active.set(key, stored, { ttl: Math.max(1, stored.until - this.clock()) })
       return stored
     }
     const answer = await this.#request(endpoint, token, issuer)
-    const ttl = Math.max(1, answer.until - Date.now())
+    const ttl = Math.max(1, answer.until - this.clock())
     if (answer.active) {
       this.#active.set(key, answer, { ttl })
       this.#shared?.set(key, answer)
@@ -166,15 +168,9 @@ export class Introspector {
       )
       answer = this.#answerOf(endpoint, response.status, response.json, token)
     } catch (error) {
-      backoff.failed()
       const misconfigured = error instanceof UpstreamFailure && error.misconfigured
-      reportFailure(
-        this.context,
-        'introspection',
-        endpoint,
-        error,
-        misconfigured ? 'error' : 'warn',
-      )
+      const level = misconfigured ? 'error' : 'warn'
+      reportFailure(this.context, backoff, 'introspection', endpoint, error, level)
       throw unavailable(backoff, error)
     }
     backoff.succeeded()
@@ -183,7 +179,7 @@ export class Introspector {
 
   /** What an answer means (RFC 7662 §2.2, §2.3); throws the {@link UpstreamFailure} of an outage. */
   #answerOf(endpoint: string, status: number, json: unknown, token: string): Answer {
-    const now = Date.now()
+    const now = this.clock()
     const error = isObject(json) && json.error !== undefined ? upstreamText(json.error, token) : ''
     if (status >= 400 && status < 500 && status !== 429) {
       if (status === 401 || CLIENT_REFUSED.has(error) || (status === 403 && error !== '')) {

@@ -212,8 +212,7 @@ export class RemoteKeys implements KeySource {
   }
 
   #failed(error: unknown): void {
-    this.#backoff.failed()
-    reportFailure(this.context, 'jwks', this.url, error)
+    reportFailure(this.context, this.#backoff, 'jwks', this.url, error)
   }
 
   /** The last good set, while it is younger than cacheMaxAge + staleIfError. */

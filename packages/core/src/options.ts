@@ -47,6 +47,7 @@ const TOP_LEVEL_OPTIONS = optionNames<ValidatorOptions>({
   logger: true,
   onEvent: true,
   fetch: true,
+  clock: true,
 })
 const JWKS_OPTIONS = optionNames<JwksOptions>({
   keys: true,
@@ -91,6 +92,8 @@ export interface Config {
   readonly logger: Logger | undefined
   readonly onEvent: ((event: TokenwardEvent) => void) | undefined
   readonly fetch: typeof fetch
+  /** Ms since the epoch: token times and verdict caches. */
+  readonly clock: () => number
 }
 
 export function checkOptions(options: ValidatorOptions): Config {
@@ -121,6 +124,14 @@ export function checkOptions(options: ValidatorOptions): Config {
     fail('profile', `must be 'zitadel' or left out; got ${String(profile)}`)
 
   const logger = loggerOption(options.logger)
+  for (const issuer of issuers) {
+    if (issuer.endsWith('/')) {
+      logger?.warn(
+        `tokenward: issuer "${issuer}" ends with "/": a token's iss must equal it exactly (OIDC Core §3.1.3.7), and most issuers' iss has no trailing slash; check the issuer's discovery document`,
+        { option: 'issuer' },
+      )
+    }
+  }
   const audience = audiencePolicy(options, logger)
   const roles = roleReader(options, audience.required)
 
@@ -150,6 +161,9 @@ export function checkOptions(options: ValidatorOptions): Config {
   if (typeof fetchImpl !== 'function') fail('fetch', 'must be a fetch-compatible function')
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function')
     fail('onEvent', 'must be a function (event) => void')
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function' || !Number.isFinite(clock()))
+    fail('clock', 'must be a function returning the current time in ms, like Date.now')
 
   return {
     issuers,
@@ -179,19 +193,55 @@ export function checkOptions(options: ValidatorOptions): Config {
     logger,
     onEvent: options.onEvent,
     fetch: fetchImpl,
+    clock,
   }
 }
 
+/** Without a `logger`, operators still hear of outages and misconfigurations: on stderr. */
+const STDERR_LOGGER: Logger = {
+  warn: (message, meta) => {
+    if (meta === undefined) console.warn(message)
+    else console.warn(message, meta)
+  },
+  error: (message, meta) => {
+    if (meta === undefined) console.error(message)
+    else console.error(message, meta)
+  },
+}
+
+/**
+ * The `logger` option: console-style `(message, meta)`, or pino / bunyan style `(meta, message)`
+ * (recognised by pino's `bindings()` or bunyan's `streams`); `false` for silence; by default,
+ * stderr.
+ */
 function loggerOption(logger: unknown): Logger | undefined {
-  if (logger === undefined) return undefined
+  if (logger === false) return undefined
+  if (logger === undefined) return STDERR_LOGGER
   if (
     !isObject(logger) ||
     typeof logger.warn !== 'function' ||
     typeof logger.error !== 'function'
   ) {
-    fail('logger', 'must have warn(message, meta) and error(message, meta) methods (console works)')
+    fail(
+      'logger',
+      'must have warn and error methods (console, pino and bunyan loggers work), or be false',
+    )
   }
-  return logger as unknown as Logger
+  if (typeof logger.bindings !== 'function' && !Array.isArray(logger.streams)) {
+    return logger as unknown as Logger
+  }
+  const structured = logger as unknown as Record<
+    'warn' | 'error',
+    (meta: object, message: string) => void
+  >
+  return {
+    warn: (message, meta) => {
+      structured.warn(meta ?? {}, message)
+    },
+    error: (message, meta) => {
+      structured.error(meta ?? {}, message)
+    },
+  }
 }
 
 function jwksOption(options: ValidatorOptions): {

@@ -222,7 +222,7 @@ export const STEPS: readonly Step[] = [
           w.answer = answer
         }),
       (w, p) => {
-        const now = Date.now() / 1000
+        const now = p.config.clock() / 1000
         let result = p.introspectionResults.get(w.answer, now)
         if (result === undefined) {
           result = fromIntrospection(w.token, w.answer, w.introspectedAt, p.config, now)

@@ -103,12 +103,15 @@ export function roleReader(
 
 /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 
+/** The reader when no `roles` option is given: no token grants any role. */
+export const NO_ROLE_READER: RoleReader = () => NO_ROLES
+
 /** The reader for a checked `roles` option. */
 function createRoleReader(
   option: RolesOption | undefined,
   projectIds: readonly string[],
 ): RoleReader {
-  if (option === undefined) return () => NO_ROLES
+  if (option === undefined) return NO_ROLE_READER
   if (typeof option === 'function') return (claims) => toRoleMap(option(claims))
   if (option === 'zitadel') return zitadelRoles(projectIds, false)
   if (option === 'keycloak') return keycloakRoles(undefined)

@@ -54,6 +54,7 @@ export class SharedAnswers {
     private readonly ttlSeconds: number,
     private readonly signingKey: Uint8Array | undefined,
     private readonly context: UpstreamContext,
+    private readonly clock: () => number,
   ) {}
 
   /** The entry under `key` if it is a usable active answer; a failing store counts as none. */
@@ -73,12 +74,12 @@ export class SharedAnswers {
     const { claims, at } = entry
     const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity
     const until = Math.min(entry.until, at + this.ttlSeconds * 1000, exp)
-    return until > Date.now() ? { active: true, claims, at, until } : undefined
+    return until > this.clock() ? { active: true, claims, at, until } : undefined
   }
 
   /** Shares an active answer (not awaited: a slow store must not delay the answer). */
   set(key: string, answer: SharedAnswer): void {
-    const ttlMs = answer.until - Date.now()
+    const ttlMs = answer.until - this.clock()
     if (ttlMs < 1000) return
     const content = JSON.stringify(answer)
     const value = this.signingKey === undefined ? content : `${this.#mac(key, content)}.${content}`

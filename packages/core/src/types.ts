@@ -208,10 +208,21 @@ export interface ValidatorOptions {
         readonly maxBytes?: number
       }
   readonly introspection?: IntrospectionOptions
-  readonly logger?: Logger
+  /**
+   * Where operators hear of outages and misconfigurations: a console-style logger
+   * `(message, meta)`, a pino or bunyan logger `(meta, message)`, or `false` for none. Default:
+   * stderr. It is never given a token.
+   */
+  readonly logger?: Logger | false
   readonly onEvent?: (event: TokenwardEvent) => void
   /** Custom fetch (proxies, private CAs, tests). Default: the global fetch. */
   readonly fetch?: typeof fetch
+  /**
+   * The current time, ms since the epoch (default `Date.now`): every check of a token's times
+   * and every cache of verdicts and introspection answers use it, so tests can replay recorded
+   * tokens. Network timing (timeouts, back-off, key-set refresh) keeps the real clock.
+   */
+  readonly clock?: () => number
 }
 
 /** What a route requires of a token. A plain array means all of them. */

@@ -160,6 +160,7 @@ export async function requestAnswer(
 export class Backoff {
   #until = 0
   #nextMs: number
+  #failing = false
 
   constructor(
     readonly minMs: number,
@@ -173,14 +174,19 @@ export class Backoff {
     return now < this.#until ? Math.max(1, Math.ceil((this.#until - now) / 1000)) : 0
   }
 
-  failed(now = Date.now()): void {
+  /** Records a failure; true when it is the first of an outage (the last attempt succeeded). */
+  failed(now = Date.now()): boolean {
     this.#until = now + this.#nextMs
     this.#nextMs = Math.min(this.#nextMs * 2, this.maxMs)
+    const first = !this.#failing
+    this.#failing = true
+    return first
   }
 
   succeeded(): void {
     this.#until = 0
     this.#nextMs = this.minMs
+    this.#failing = false
   }
 }
 
@@ -192,15 +198,23 @@ export interface UpstreamContext {
   readonly backoff: { readonly minMs: number; readonly maxMs: number }
 }
 
+/**
+ * A failed upstream request: backs `backoff` off, logs the failure once per outage (the first
+ * failure after a success: a long outage is one line, not one per back-off period) and reports
+ * every failure as an `upstream_failed` event.
+ */
 export function reportFailure(
   context: UpstreamContext,
+  backoff: Backoff,
   target: 'discovery' | 'jwks' | 'introspection',
   url: string,
   error: unknown,
   level: 'warn' | 'error' = 'warn',
 ): void {
-  const reason = error instanceof Error ? error.message : String(error)
-  context.logger?.[level](`tokenward: ${target} request failed: ${reason}`, { target, url })
+  if (backoff.failed()) {
+    const reason = error instanceof Error ? error.message : String(error)
+    context.logger?.[level](`tokenward: ${target} request failed: ${reason}`, { target, url })
+  }
   context.onEvent?.({ type: 'upstream_failed', target, url, error })
 }
 

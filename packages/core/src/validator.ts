@@ -10,7 +10,7 @@ import { Issuers } from './issuers.js'
 import { checkOptions, type Config } from './options.js'
 import { inspectPipeline } from './inspect.js'
 import { Work, runPipeline, type Parts } from './pipeline.js'
-import { checkRequirements } from './roles.js'
+import { NO_ROLE_READER, checkRequirements } from './roles.js'
 import { TokenClassifier } from './token.js'
 import type { AuthResult, Requirements, ValidatorOptions } from './types.js'
 import type { Inspection, Validator } from './validator-types.js'
@@ -51,9 +51,11 @@ class TokenValidator implements Validator {
       config,
       issuers: new Issuers(config, context),
       classifier: new TokenClassifier(),
-      verdicts: new Verdicts(config.tokenCache, config.time),
+      verdicts: new Verdicts(config.tokenCache, config.time, config.clock),
       introspector:
-        introspection === undefined ? undefined : new Introspector(introspection, context),
+        introspection === undefined
+          ? undefined
+          : new Introspector(introspection, context, config.clock),
       introspectionResults: new IntrospectionResults(config.time),
     }
     this.#remembers = this.#parts.verdicts.enabled && introspection?.mode !== 'always'
@@ -86,7 +88,7 @@ class TokenValidator implements Validator {
     let token: string
     try {
       if (quick !== undefined) {
-        const known = this.#parts.verdicts.known(quick, Date.now() / 1000)
+        const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
         if (known !== undefined) return this.#fromCache(known, requirements)
       }
       token = bearerCredential(authorization, this.#config.maxTokenLength)
@@ -107,7 +109,7 @@ class TokenValidator implements Validator {
     fromHeader = false,
     lookedUp = false,
   ): AuthResult | Promise<AuthResult> {
-    const now = Date.now() / 1000
+    const now = this.#config.clock() / 1000
     const remember = this.#remembers && typeof token === 'string' && token.includes('.')
     if (remember && !lookedUp) {
       try {
@@ -149,6 +151,7 @@ class TokenValidator implements Validator {
   }
 
   authorize(auth: AuthResult | undefined | null, requirements: Requirements): void {
+    if (requirements.roles !== undefined) this.#warnIfNoRoles()
     try {
       if (auth === undefined || auth === null) throw new TokenwardError('missing_token')
       checkRequirements(auth, requirements)
@@ -180,7 +183,7 @@ class TokenValidator implements Validator {
   }
 
   async inspect(token: string, requirements?: Requirements): Promise<Inspection> {
-    const work = new Work(token, requirements, false, Date.now() / 1000, false)
+    const work = new Work(token, requirements, false, this.#config.clock() / 1000, false)
     const steps = await inspectPipeline(work, this.#parts)
     for (const step of steps) if (step.error !== undefined) step.error.realm = this.realm
     const valid = steps.every((step) => step.ok)
@@ -196,6 +199,18 @@ class TokenValidator implements Validator {
     }
     const decoded = { valid, steps, header: work.header, claims: work.claims }
     return result === undefined ? decoded : { ...decoded, result }
+  }
+
+  #warnedNoRoles = false
+
+  /** A role guard on a validator without `roles` can only ever answer 403: say so, once. */
+  #warnIfNoRoles(): void {
+    if (this.#warnedNoRoles || this.#config.roles !== NO_ROLE_READER) return
+    this.#warnedNoRoles = true
+    this.#config.logger?.warn(
+      'tokenward: a route requires roles, but the validator has no roles option, so no token grants any role (every such request is 403); set roles, e.g. roles: "zitadel"',
+      { option: 'roles' },
+    )
   }
 
   reportUnexpected(error: unknown): void {

@@ -75,14 +75,18 @@ export class Verdicts {
   constructor(
     private readonly settings: TokenCacheSettings | undefined,
     private readonly time: TimePolicy,
+    clock: () => number,
   ) {
     if (settings === undefined) return
+    const perf = { now: clock }
     this.#verified = new LRUCache({
+      perf,
       max: settings.max,
       maxSize: settings.maxBytes,
       sizeCalculation: entryBytes,
     })
     this.#forged = new LRUCache({
+      perf,
       max: settings.max,
       maxSize: FORGED_BUDGET,
       sizeCalculation: (forged) => Math.max(forged.length, 1),

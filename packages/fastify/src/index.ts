@@ -71,7 +71,10 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
   const { global = true, optional = false, passErrors = false, ...rest } = options
   let validator: Validator
   try {
-    const resolved = adapterValidator('validator' in rest ? rest.validator : withoutFastify(rest))
+    // A validator made here logs through Fastify's own logger unless told otherwise.
+    const resolved = adapterValidator(
+      'validator' in rest ? rest.validator : { logger: fastify.log, ...withoutFastify(rest) },
+    )
     validator = resolved.validator
     if (resolved.created) fastify.addHook('onClose', () => validator.close())
   } catch (error) {

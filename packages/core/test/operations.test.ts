@@ -1,0 +1,127 @@
+// What operators and test authors control: the clock every time check and cache use, and where
+// warnings go (a console-style logger, a pino-style one, stderr by default, or none).
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createValidator, type Logger, type TokenwardEvent } from '@tokenward/core'
+import { AUDIENCE, ISSUER, NOW, claims, createKey, mint, rejection } from './support/tokens.js'
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('the clock option drives every time check and cache', () => {
+  it('a recorded token is valid at the time it was recorded, and expired later', async () => {
+    const key = await createKey()
+    const token = await mint(key, claims({ exp: NOW + 60 }))
+    let now = (NOW + 30) * 1000
+    const events: string[] = []
+    const validator = createValidator({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
+      clock: () => now,
+      onEvent: (event) => events.push(event.type),
+    })
+    expect((await validator.validate(token)).subject).toBe('user-1')
+    expect((await validator.validate(token)).subject).toBe('user-1')
+    expect(events).toEqual(['cache_miss', 'cache_hit'])
+    // Past exp + the 5 s tolerance on the validator's clock, whatever the real time says.
+    now = (NOW + 66) * 1000
+    const error = await rejection(validator.validate(token))
+    expect([error.code, error.status]).toEqual(['token_expired', 401])
+  })
+
+  it('is checked when the validator is created', () => {
+    expect(() =>
+      createValidator({ issuer: ISSUER, audience: AUDIENCE, clock: (() => 'now') as never }),
+    ).toThrow('option "clock" must be a function returning the current time in ms')
+  })
+})
+
+describe('logging: console style, pino style, stderr by default, false for none', () => {
+  const lenientWithSeveral = { issuer: ISSUER, audience: [AUDIENCE, 'other'] }
+  const WARNING =
+    "tokenward: lenient audience with several trusted values and no audience.required accepts tokens addressed only to a co-audience; set audience.required to this API's own id"
+
+  it('a console-style logger gets (message, meta)', () => {
+    const calls: unknown[][] = []
+    const logger: Logger = { warn: (...args) => calls.push(args), error: () => undefined }
+    createValidator({ ...lenientWithSeveral, logger })
+    expect(calls).toEqual([[WARNING, { option: 'audience' }]])
+  })
+
+  it('a pino-style logger (it has bindings()) gets (meta, message)', () => {
+    const calls: unknown[][] = []
+    const pino = {
+      warn: (...args: unknown[]) => calls.push(args),
+      error: () => undefined,
+      bindings: () => ({}),
+    }
+    createValidator({ ...lenientWithSeveral, logger: pino })
+    expect(calls).toEqual([[{ option: 'audience' }, WARNING]])
+  })
+
+  it('without a logger, warnings go to stderr; logger: false silences them', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    createValidator(lenientWithSeveral)
+    expect(warn).toHaveBeenCalledWith(WARNING, { option: 'audience' })
+    warn.mockClear()
+    createValidator({ ...lenientWithSeveral, logger: false })
+    expect(warn).not.toHaveBeenCalled()
+  })
+
+  it('warns about an issuer ending with a slash', () => {
+    const warnings: string[] = []
+    createValidator({
+      issuer: `${ISSUER}/`,
+      audience: AUDIENCE,
+      logger: { warn: (message) => warnings.push(message), error: () => undefined },
+    })
+    expect(warnings).toEqual([
+      `tokenward: issuer "${ISSUER}/" ends with "/": a token's iss must equal it exactly (OIDC Core §3.1.3.7), and most issuers' iss has no trailing slash; check the issuer's discovery document`,
+    ])
+  })
+
+  it('warns once when a role guard runs on a validator without roles', async () => {
+    const key = await createKey()
+    const warnings: string[] = []
+    const validator = createValidator({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
+      logger: { warn: (message) => warnings.push(message), error: () => undefined },
+    })
+    const auth = await validator.validate(
+      await mint(key, claims({ exp: Date.now() / 1000 + 60, iat: Date.now() / 1000 })),
+    )
+    for (let i = 0; i < 3; i++) {
+      expect(() => {
+        validator.authorize(auth, { roles: ['admin'] })
+      }).toThrow('lacks a required role')
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('the validator has no roles option')
+  })
+
+  it('an upstream outage is logged once, however many requests meet it', async () => {
+    const errors: string[] = []
+    const events: TokenwardEvent[] = []
+    const validator = createValidator({
+      issuer: 'http://127.0.0.1:9', // discard port: nothing listens
+      audience: AUDIENCE,
+      upstreamBackoff: { minSeconds: 0.001, maxSeconds: 0.001 },
+      logger: { warn: (message) => errors.push(message), error: (message) => errors.push(message) },
+      onEvent: (event) => events.push(event),
+    })
+    const key = await createKey()
+    const token = await mint(
+      key,
+      claims({ iss: 'http://127.0.0.1:9', exp: Date.now() / 1000 + 60, iat: Date.now() / 1000 }),
+    )
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      expect((await rejection(validator.validate(token))).code).toBe('upstream_unavailable')
+    }
+    expect(events.filter((event) => event.type === 'upstream_failed')).toHaveLength(3)
+    expect(errors).toHaveLength(1)
+  })
+})
