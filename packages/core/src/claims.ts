@@ -4,6 +4,7 @@
  * while the issuer is down.
  */
 import { TokenwardError, describeValue } from './errors.js'
+import type { IssuerPolicy } from './issuer-policy.js'
 import { fail, numberInRange } from './option-values.js'
 import type { Claims, JwsAlgorithm, ValidatorOptions } from './types.js'
 
@@ -176,21 +177,17 @@ export function checkTimes(
   return exp
 }
 
-/** `iss` is byte-equal to a configured issuer (OIDC Core §3.1.3.7 rule 2). Returns it. */
-export function checkIssuer(claims: Claims, issuers: ReadonlySet<string>): string {
+/** `iss` is a trusted issuer (see `issuer-policy.ts`). Returns it. */
+export function checkIssuer(
+  claims: Claims,
+  issuers: Pick<IssuerPolicy, 'accepts' | 'expected'>,
+): string {
   const { iss } = claims
-  if (typeof iss !== 'string' || !issuers.has(iss)) {
+  if (typeof iss !== 'string' || !issuers.accepts(iss, claims)) {
     const found = iss === undefined ? 'no iss claim' : describeValue(iss)
-    throw new TokenwardError('invalid_issuer', { detail: `${found}, expected ${oneOf(issuers)}` })
+    throw new TokenwardError('invalid_issuer', { detail: `${found}, expected ${issuers.expected}` })
   }
   return iss
-}
-
-/** The expected values, for a description: the first two, then how many more. */
-function oneOf(values: Iterable<string>): string {
-  const list = [...values]
-  const named = list.slice(0, 2).map(describeValue).join(' or ')
-  return list.length > 2 ? `${named} or ${list.length - 2} more` : named
 }
 
 /**

@@ -52,6 +52,7 @@ const CACHE_OPTIONS = optionNames<NonNullable<IntrospectionOptions['cache']>>({
 export function introspectionOption(
   intro: IntrospectionOptions | undefined,
   single: boolean,
+  named: boolean,
 ): IntrospectionConfig | undefined {
   if (intro === undefined) return undefined
   if (!isObject(intro))
@@ -72,6 +73,12 @@ export function introspectionOption(
   const mode = intro.mode ?? 'opaque'
   if (mode !== 'opaque' && mode !== 'always')
     fail('introspection.mode', `must be 'opaque' or 'always'; got ${String(mode)}`)
+  if (!named && mode === 'opaque') {
+    fail(
+      'introspection',
+      "needs an issuer named in full: an opaque token does not say its issuer (or use mode 'always' for JWTs only)",
+    )
+  }
   if (intro.audienceOptional !== undefined && typeof intro.audienceOptional !== 'boolean') {
     fail('introspection.audienceOptional', 'must be a boolean')
   }

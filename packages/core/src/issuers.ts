@@ -3,6 +3,7 @@
  * are: configured, or found by its own discovery (OpenID Connect Discovery 1.0 §4), each fetched
  * on first use. With several issuers, each one's JWKS and endpoint come from its own discovery.
  */
+import { LRUCache } from 'lru-cache'
 import { Discovery } from './discovery.js'
 import { TokenwardError } from './errors.js'
 import { RemoteKeys, StaticKeys, type KeySource } from './keys.js'
@@ -79,28 +80,50 @@ export class Issuer {
   }
 }
 
-/** Every trusted issuer, by its exact `iss` value. */
+/**
+ * Every trusted issuer, by its exact `iss` value: the ones named in the options, and those a
+ * template or a predicate admits, each created once its first token passed the issuer check and
+ * kept in an LRU of `tenants.max`.
+ */
 export class Issuers {
   readonly #byName: ReadonlyMap<string, Issuer>
-  /** The first configured issuer: the one an opaque token is introspected at. */
-  readonly first: Issuer
+  readonly #open: LRUCache<string, Issuer> | undefined
+  /** The first named issuer: the one an opaque token is introspected at. */
+  readonly #first: Issuer | undefined
 
-  constructor(config: Config, context: UpstreamContext) {
+  constructor(
+    private readonly config: Config,
+    private readonly context: UpstreamContext,
+  ) {
     this.#byName = new Map(
       config.issuers.map((issuer) => [issuer, new Issuer(issuer, config, context)]),
     )
-    this.first = this.#byName.get(config.issuers[0]!)!
+    this.#open = config.issuer.open ? new LRUCache({ max: config.issuer.maxOpen }) : undefined
+    const first = config.issuers[0]
+    this.#first = first === undefined ? undefined : this.#byName.get(first)
   }
 
-  /** The issuer named `iss`; `invalid_issuer` for any other. */
+  /** The issuer opaque tokens are introspected at (options guarantee one where needed). */
+  get first(): Issuer {
+    return this.#first!
+  }
+
+  /** The issuer named `iss`, which passed the issuer check; `invalid_issuer` for any other. */
   get(iss: string): Issuer {
     const issuer = this.#byName.get(iss)
-    if (issuer === undefined) throw new TokenwardError('invalid_issuer')
-    return issuer
+    if (issuer !== undefined) return issuer
+    if (this.#open === undefined) throw new TokenwardError('invalid_issuer')
+    let admitted = this.#open.get(iss)
+    if (admitted === undefined) {
+      admitted = new Issuer(iss, this.config, this.context)
+      this.#open.set(iss, admitted)
+    }
+    return admitted
   }
 
+  /** The named issuers, and those admitted so far. */
   all(): Iterable<Issuer> {
-    return this.#byName.values()
+    return [...this.#byName.values(), ...(this.#open?.values() ?? [])]
   }
 
   /** The introspection endpoints known so far. */

@@ -16,11 +16,11 @@ import {
   fail,
   httpsUrl,
   isObject,
-  nonEmptyStrings,
   numberInRange,
   optionNames,
   refuseUnknownOptions,
 } from './option-values.js'
+import { issuerPolicy, type IssuerPolicy } from './issuer-policy.js'
 import { unusableKey } from './key-identity.js'
 import { roleReader, type RoleReader } from './roles.js'
 import type { TokenCacheSettings } from './verdicts.js'
@@ -44,6 +44,7 @@ const TOP_LEVEL_OPTIONS = optionNames<ValidatorOptions>({
   upstreamBackoff: true,
   tokenCache: true,
   introspection: true,
+  tenants: true,
   logger: true,
   onEvent: true,
   fetch: true,
@@ -68,8 +69,9 @@ export type { IntrospectionConfig } from './introspection-options.js'
 
 /** The checked, normalised options. */
 export interface Config {
+  /** The issuers named in full (the first introspects opaque tokens). */
   readonly issuers: readonly string[]
-  readonly issuerSet: ReadonlySet<string>
+  readonly issuer: IssuerPolicy
   readonly audience: AudiencePolicy
   readonly header: HeaderPolicy
   readonly time: TimePolicy
@@ -100,16 +102,10 @@ export function checkOptions(options: ValidatorOptions): Config {
   if (!isObject(options)) fail('options', 'must be an object with at least issuer and audience')
   refuseUnknownOptions('options', TOP_LEVEL_OPTIONS, options)
 
-  const issuers =
-    typeof options.issuer === 'string'
-      ? [options.issuer]
-      : nonEmptyStrings(options.issuer, 'issuer', 'e.g. "https://acme.zitadel.cloud"')
-  issuers.forEach((issuer, i) =>
-    httpsUrl(issuer, issuers.length > 1 ? `issuer[${i}]` : 'issuer', 'https://acme.zitadel.cloud'),
-  )
-  if (new Set(issuers).size !== issuers.length) fail('issuer', 'lists the same issuer twice')
-
-  const single = issuers.length === 1
+  const issuer = issuerPolicy(options)
+  const issuers = issuer.listed
+  // A template or a predicate counts as several issuers: each is discovered on its own.
+  const single = issuers.length === 1 && !issuer.open
   if (options.jwksUri !== undefined) {
     if (!single)
       fail(
@@ -142,7 +138,7 @@ export function checkOptions(options: ValidatorOptions): Config {
     fail('realm', 'must be a non-empty string of printable ASCII without " or \\')
   }
 
-  const jwks = jwksOption(options)
+  const jwks = jwksOption(options, single)
   const backoff = options.upstreamBackoff ?? {}
   if (!isObject(backoff)) fail('upstreamBackoff', 'must be an object { minSeconds, maxSeconds }')
   refuseUnknownOptions('upstreamBackoff', BACKOFF_OPTIONS, backoff)
@@ -167,7 +163,7 @@ export function checkOptions(options: ValidatorOptions): Config {
 
   return {
     issuers,
-    issuerSet: new Set(issuers),
+    issuer,
     audience,
     header,
     time: timePolicy(options),
@@ -189,7 +185,7 @@ export function checkOptions(options: ValidatorOptions): Config {
     }),
     backoff: { minMs: minBackoff * 1000, maxMs: maxBackoff * 1000 },
     tokenCache: tokenCacheOption(options.tokenCache),
-    introspection: introspectionOption(options.introspection, single),
+    introspection: introspectionOption(options.introspection, single, issuers.length > 0),
     logger,
     onEvent: options.onEvent,
     fetch: fetchImpl,
@@ -244,7 +240,10 @@ function loggerOption(logger: unknown): Logger | undefined {
   }
 }
 
-function jwksOption(options: ValidatorOptions): {
+function jwksOption(
+  options: ValidatorOptions,
+  single: boolean,
+): {
   keys: readonly JWK[] | undefined
   settings: Config['jwks']
 } {
@@ -254,13 +253,7 @@ function jwksOption(options: ValidatorOptions): {
   refuseUnknownOptions('jwks', JWKS_OPTIONS, jwks)
   let keys: readonly JWK[] | undefined
   if (jwks.keys !== undefined) {
-    if (
-      options.issuer !== undefined &&
-      typeof options.issuer !== 'string' &&
-      options.issuer.length > 1
-    ) {
-      fail('jwks.keys', 'is allowed only with a single issuer')
-    }
+    if (!single) fail('jwks.keys', 'is allowed only with a single issuer')
     if (options.jwksUri !== undefined) fail('jwks.keys', 'and jwksUri exclude each other: give one')
     if (!Array.isArray(jwks.keys) || jwks.keys.length === 0 || !jwks.keys.every(isObject)) {
       fail('jwks.keys', 'must be a non-empty array of public JWKs')

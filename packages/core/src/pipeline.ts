@@ -21,6 +21,7 @@ import {
 } from './claims.js'
 import { TokenwardError } from './errors.js'
 import type { Introspector } from './introspection.js'
+import { exactIssuer } from './issuer-policy.js'
 import type { Issuers } from './issuers.js'
 import type { KeySource, VerificationKey } from './keys.js'
 import type { Config } from './options.js'
@@ -146,7 +147,8 @@ export const STEPS: readonly Step[] = [
         if (classified.kind === 'jwt') {
           work.header = classified.header
           work.claims = decodeClaims(classified.payload)
-        } else if (introspector === undefined) {
+        } else if (introspector === undefined || config.issuers.length === 0) {
+          // Nothing can vouch for an opaque token: no introspection, or no issuer named to ask.
           throw new TokenwardError('malformed_token', { detail: 'not a JWT' })
         }
       },
@@ -165,7 +167,7 @@ export const STEPS: readonly Step[] = [
     checkTimes(w.claims, config.time, w.now, true)
   }),
   offline('issuer', (w, config) => {
-    checkIssuer(w.claims, config.issuerSet)
+    checkIssuer(w.claims, config.issuer)
   }),
   offline('kind', (w, config) => {
     checkTokenKind(w.claims, config.zitadelProfile)
@@ -257,7 +259,7 @@ function fromIntrospection(
   now: number,
 ): AuthResult {
   checkIntrospectedType(claims)
-  if (claims.iss !== undefined) checkIssuer(claims, new Set([issuer]))
+  if (claims.iss !== undefined) checkIssuer(claims, exactIssuer(issuer))
   checkTimes(claims, config.time, now, false)
   let audience: readonly string[] = []
   if (claims.aud === undefined && config.introspection!.audienceOptional) {

@@ -163,8 +163,14 @@ export interface IntrospectionOptions {
 
 /** Options of {@link createValidator}. Every option is checked when the validator is created. */
 export interface ValidatorOptions {
-  /** The issuer (exact match on `iss`), or several. */
-  readonly issuer: string | readonly string[]
+  /**
+   * The issuer (exact match on `iss`), or several; or a template with `{tenantid}` for one path
+   * segment (`https://login.microsoftonline.com/{tenantid}/v2.0`), or a predicate on `iss`. A
+   * template or a predicate counts as several issuers: each is discovered on first use.
+   */
+  readonly issuer: string | readonly string[] | ((iss: string) => boolean)
+  /** Multi-tenant issuers (an `issuer` template): which tenants, and how many kept at once. */
+  readonly tenants?: TenantOptions
   /** Audience policy; a string or list is lenient shorthand for `{ trusted }`. */
   readonly audience: string | readonly string[] | AudienceOptions
   /** Allow-list of clients (`client_id ?? azp`). */
@@ -223,6 +229,14 @@ export interface ValidatorOptions {
    * tokens. Network timing (timeouts, back-off, key-set refresh) keeps the real clock.
    */
   readonly clock?: () => number
+}
+
+/** The tenants of an issuer template. */
+export interface TenantOptions {
+  /** Tenant ids allowed, or a hook deciding one (`true` allows). Default: every tenant. */
+  readonly allowed?: readonly string[] | ((tenantId: string) => boolean)
+  /** Issuers (tenants) whose discovery and keys are kept at once; the least used go. Default 100. */
+  readonly max?: number
 }
 
 /** What a route requires of a token. A plain array means all of them. */
