@@ -47,7 +47,8 @@ export class Discovery {
     let url = `${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
     try {
       let response = await requestJson(
-        this.context.fetch,
+        this.context,
+        'discovery',
         url,
         { method: 'GET', headers: ACCEPT },
         this.timeoutMs,
@@ -58,7 +59,8 @@ export class Discovery {
       if (response === undefined || response.status === 404) {
         url = rfc8414Url(this.issuer)
         response = await requestJson(
-          this.context.fetch,
+          this.context,
+          'discovery',
           url,
           { method: 'GET', headers: ACCEPT },
           this.timeoutMs,

@@ -161,7 +161,8 @@ export class Introspector {
     let answer: Answer
     try {
       const response = await requestAnswer(
-        this.context.fetch,
+        this.context,
+        'introspection',
         endpoint,
         { method: 'POST', headers, body: body.toString() },
         this.config.timeoutMs,

@@ -4,7 +4,7 @@
  */
 import { KeyObject } from 'node:crypto'
 import type { VerificationKey } from './keys.js'
-import { boundedFetch, upstreamText, type UpstreamContext } from './upstream.js'
+import { boundedFetch, reportRequest, upstreamText, type UpstreamContext } from './upstream.js'
 
 /**
  * The RFC 7638 §3.2 thumbprint input of a public JWK: its required members in lexicographic
@@ -64,7 +64,14 @@ export function unusableKey(jwk: { kty?: unknown; crv?: unknown }): string | und
 export function keySetFetch(context: UpstreamContext, url: string): typeof fetch {
   const bounded = boundedFetch(context.fetch)
   return async (input, init) => {
-    const response = await bounded(input, init)
+    const started = performance.now()
+    let response: Response | undefined
+    try {
+      response = await bounded(input, init)
+    } finally {
+      reportRequest(context, 'jwks', url, response?.status, started)
+    }
+    if (response.status === 200) context.onEvent?.({ type: 'keys_refreshed', url })
     const json = (await response
       .clone()
       .json()

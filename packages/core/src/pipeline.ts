@@ -72,7 +72,11 @@ export class Work {
   introspectedAt = ''
   endpoint = ''
   answer: Claims = NO_HEADER
+  /** The introspection answer came from a cache. */
+  cached = false
   result: AuthResult | undefined
+  /** `performance.now()` when the validation started (for onEvent), or -1. */
+  started = -1
 
   constructor(
     readonly token: string,
@@ -219,10 +223,13 @@ export const STEPS: readonly Step[] = [
           w.endpoint = endpoint
         })
       },
-      (w, p) =>
-        then(p.introspector!.introspect(w.token, w.endpoint, w.introspectedAt), (answer) => {
-          w.answer = answer
-        }),
+      (w, p) => {
+        const answer = p.introspector!.introspect(w.token, w.endpoint, w.introspectedAt)
+        w.cached = !(answer instanceof Promise)
+        return then(answer, (claims) => {
+          w.answer = claims
+        })
+      },
       (w, p) => {
         const now = p.config.clock() / 1000
         let result = p.introspectionResults.get(w.answer, now)

@@ -61,7 +61,23 @@ export interface Logger {
 
 /** Events for metrics. */
 export type TokenwardEvent =
-  | { readonly type: 'rejected'; readonly code: TokenwardErrorCode }
+  | {
+      /** A token was accepted; `cached`: from the verdict or introspection caches. */
+      readonly type: 'authenticated'
+      readonly source: 'jwt' | 'introspection'
+      readonly cached: boolean
+      readonly issuer: string
+      /** `sub ?? client_id`: personal data, for hooks that are allowed to record it. */
+      readonly subject: string | undefined
+      /** From the start of the validation to its answer. */
+      readonly durationMs: number
+    }
+  | {
+      readonly type: 'rejected'
+      readonly code: TokenwardErrorCode
+      /** From the start of the validation to its answer; absent for a guard's decision. */
+      readonly durationMs?: number
+    }
   | {
       readonly type: 'cache_hit' | 'cache_miss'
       readonly cache: 'token' | 'introspection'
@@ -85,6 +101,18 @@ export type TokenwardEvent =
       readonly reason: string
     }
   | { readonly type: 'stale_keys_used'; readonly url: string }
+  | {
+      /** One request to the issuer and how long it took; `status` undefined: no answer came. */
+      readonly type: 'upstream_request'
+      readonly target: 'discovery' | 'jwks' | 'introspection'
+      readonly url: string
+      readonly status: number | undefined
+      readonly durationMs: number
+    }
+  | {
+      /** A key set was fetched from the issuer's JWKS. */ readonly type: 'keys_refreshed'
+      readonly url: string
+    }
 
 /** Key set settings. */
 export interface JwksOptions {

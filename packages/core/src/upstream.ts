@@ -101,12 +101,13 @@ export interface Answer {
 
 /** One bounded request whose body must be JSON. Every failure is an {@link UpstreamFailure}. */
 export async function requestJson(
-  fetchImpl: typeof fetch,
+  context: UpstreamContext,
+  target: UpstreamTarget,
   url: string,
   init: RequestInit,
   timeoutMs: number,
 ): Promise<JsonResponse> {
-  const answer = await requestAnswer(fetchImpl, url, init, timeoutMs)
+  const answer = await requestAnswer(context, target, url, init, timeoutMs)
   if (answer.json === undefined) {
     throw new UpstreamFailure(url, `answer is not JSON (HTTP ${answer.status})`, {
       status: answer.status,
@@ -120,6 +121,39 @@ export async function requestJson(
  * timeout or an oversized body is an {@link UpstreamFailure}.
  */
 export async function requestAnswer(
+  context: UpstreamContext,
+  target: UpstreamTarget,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<Answer> {
+  const started = performance.now()
+  let status: number | undefined
+  try {
+    const answer = await requestOnce(context.fetch, url, init, timeoutMs)
+    status = answer.status
+    return answer
+  } finally {
+    reportRequest(context, target, url, status, started)
+  }
+}
+
+/** Reports an upstream request's latency (`status` undefined: no answer came). */
+export function reportRequest(
+  context: UpstreamContext,
+  target: UpstreamTarget,
+  url: string,
+  status: number | undefined,
+  started: number,
+): void {
+  const durationMs = performance.now() - started
+  context.onEvent?.({ type: 'upstream_request', target, url, status, durationMs })
+}
+
+/** Which upstream a request went to. */
+export type UpstreamTarget = 'discovery' | 'jwks' | 'introspection'
+
+async function requestOnce(
   fetchImpl: typeof fetch,
   url: string,
   init: RequestInit,
@@ -206,7 +240,7 @@ export interface UpstreamContext {
 export function reportFailure(
   context: UpstreamContext,
   backoff: Backoff,
-  target: 'discovery' | 'jwks' | 'introspection',
+  target: UpstreamTarget,
   url: string,
   error: unknown,
   level: 'warn' | 'error' = 'warn',

@@ -9,8 +9,9 @@ import { Introspector } from './introspection.js'
 import { Issuers } from './issuers.js'
 import { checkOptions, type Config } from './options.js'
 import { inspectPipeline } from './inspect.js'
+import { NOT_TIMED, Outcomes } from './outcomes.js'
 import { Work, runPipeline, type Parts } from './pipeline.js'
-import { NO_ROLE_READER, checkRequirements } from './roles.js'
+import { checkRequirements } from './roles.js'
 import { TokenClassifier } from './token.js'
 import type { AuthResult, Requirements, ValidatorOptions } from './types.js'
 import type { Inspection, Validator } from './validator-types.js'
@@ -27,15 +28,13 @@ export function createValidator(options: ValidatorOptions): Validator {
   return new TokenValidator(checkOptions(options))
 }
 
-const TOKEN_CACHE_HIT = Object.freeze({ type: 'cache_hit', cache: 'token' } as const)
-const TOKEN_CACHE_MISS = Object.freeze({ type: 'cache_miss', cache: 'token' } as const)
-
 class TokenValidator implements Validator {
   readonly realm: string
   readonly #config: Config
   readonly #parts: Parts
   /** JWT verdicts are remembered: a token cache, and introspection not `'always'`. */
   readonly #remembers: boolean
+  readonly #outcomes: Outcomes
 
   constructor(config: Config) {
     this.#config = config
@@ -59,6 +58,7 @@ class TokenValidator implements Validator {
       introspectionResults: new IntrospectionResults(config.time),
     }
     this.#remembers = this.#parts.verdicts.enabled && introspection?.mode !== 'always'
+    this.#outcomes = new Outcomes(config)
   }
 
   validate(token: string, requirements?: Requirements): Promise<AuthResult> {
@@ -76,6 +76,7 @@ class TokenValidator implements Validator {
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
   ): AuthResult | Promise<AuthResult> {
+    const started = this.#outcomes.start()
     // The usual header, exactly `Bearer <token>`: a token seen before is found before any parsing.
     const header =
       typeof authorization === 'string'
@@ -89,14 +90,15 @@ class TokenValidator implements Validator {
     try {
       if (quick !== undefined) {
         const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
-        if (known !== undefined) return this.#fromCache(known, requirements)
+        if (known !== undefined) return this.#fromCache(known, requirements, started)
       }
       token = bearerCredential(authorization, this.#config.maxTokenLength)
     } catch (error) {
-      throw this.#rejected(error)
+      throw this.#outcomes.rejected(error, started)
     }
     // The token is the quick one unless the parsing trimmed spaces: then look it up again.
-    return this.#validateNow(token, requirements, true, token.length === quick?.length)
+    const lookedUp = token.length === quick?.length
+    return this.#validateNow(token, requirements, true, lookedUp, started)
   }
 
   /**
@@ -108,28 +110,39 @@ class TokenValidator implements Validator {
     requirements: Requirements | undefined,
     fromHeader = false,
     lookedUp = false,
+    started = this.#outcomes.start(),
   ): AuthResult | Promise<AuthResult> {
     const now = this.#config.clock() / 1000
     const remember = this.#remembers && typeof token === 'string' && token.includes('.')
     if (remember && !lookedUp) {
       try {
         const known = this.#parts.verdicts.known(token, now)
-        if (known !== undefined) return this.#fromCache(known, requirements)
+        if (known !== undefined) return this.#fromCache(known, requirements, started)
       } catch (error) {
-        throw this.#rejected(error)
+        throw this.#outcomes.rejected(error, started)
       }
     }
-    if (remember) this.#config.onEvent?.(TOKEN_CACHE_MISS)
+    if (remember) this.#outcomes.tokenCache(false)
     const work = new Work(token, requirements, fromHeader, now, remember)
-    return runPipeline(work, this.#parts, this.#failed)
+    work.started = started
+    const answer = runPipeline(work, this.#parts, this.#failed)
+    if (started === NOT_TIMED) return answer
+    // Only with an onEvent hook: the answer is reported with how long it took.
+    return answer instanceof Promise
+      ? answer.then((result) => this.#outcomes.accepted(result, work.cached, started))
+      : this.#outcomes.accepted(answer, work.cached, started)
   }
 
   /** A cached verdict: the result with its requirements checked, or a remembered forgery. */
-  #fromCache(known: NonNullable<Known>, requirements: Requirements | undefined): AuthResult {
-    this.#config.onEvent?.(TOKEN_CACHE_HIT)
+  #fromCache(
+    known: NonNullable<Known>,
+    requirements: Requirements | undefined,
+    started: number,
+  ): AuthResult {
+    this.#outcomes.tokenCache(true)
     if (known === FORGED) throw new TokenwardError('invalid_signature')
     if (requirements !== undefined) checkRequirements(known, requirements)
-    return known
+    return this.#outcomes.accepted(known, true, started)
   }
 
   /** A pipeline failure: a forged signature is remembered; the error leaves as a rejection. */
@@ -139,24 +152,16 @@ class TokenValidator implements Validator {
         this.#parts.verdicts.rememberForged(work.token, work.claims, work.now)
       }
     }
-    return this.#rejected(error)
-  }
-
-  /** Every rejection leaves through here: it gets this validator's realm and is counted. */
-  #rejected(error: unknown): unknown {
-    if (!isTokenwardError(error)) return error
-    error.realm = this.realm
-    this.#config.onEvent?.({ type: 'rejected', code: error.code })
-    return error
+    return this.#outcomes.rejected(error, work.started)
   }
 
   authorize(auth: AuthResult | undefined | null, requirements: Requirements): void {
-    if (requirements.roles !== undefined) this.#warnIfNoRoles()
+    if (requirements.roles !== undefined) this.#outcomes.roleGuard()
     try {
       if (auth === undefined || auth === null) throw new TokenwardError('missing_token')
       checkRequirements(auth, requirements)
     } catch (error) {
-      throw this.#rejected(error)
+      throw this.#outcomes.rejected(error)
     }
   }
 
@@ -164,7 +169,7 @@ class TokenValidator implements Validator {
     try {
       await Promise.all([...this.#parts.issuers.all()].map((issuer) => issuer.warmUp()))
     } catch (error) {
-      throw this.#rejected(error)
+      throw this.#outcomes.rejected(error)
     }
   }
 
@@ -201,22 +206,8 @@ class TokenValidator implements Validator {
     return result === undefined ? decoded : { ...decoded, result }
   }
 
-  #warnedNoRoles = false
-
-  /** A role guard on a validator without `roles` can only ever answer 403: say so, once. */
-  #warnIfNoRoles(): void {
-    if (this.#warnedNoRoles || this.#config.roles !== NO_ROLE_READER) return
-    this.#warnedNoRoles = true
-    this.#config.logger?.warn(
-      'tokenward: a route requires roles, but the validator has no roles option, so no token grants any role (every such request is 403); set roles, e.g. roles: "zitadel"',
-      { option: 'roles' },
-    )
-  }
-
   reportUnexpected(error: unknown): void {
-    this.#config.logger?.error('tokenward: unexpected error while authenticating a request', {
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    })
+    this.#outcomes.unexpected(error)
   }
 }
 

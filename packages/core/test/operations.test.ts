@@ -19,7 +19,9 @@ describe('the clock option drives every time check and cache', () => {
       audience: AUDIENCE,
       jwks: { keys: [key.publicJwk] },
       clock: () => now,
-      onEvent: (event) => events.push(event.type),
+      onEvent: (event) => {
+        if (event.type === 'cache_hit' || event.type === 'cache_miss') events.push(event.type)
+      },
     })
     expect((await validator.validate(token)).subject).toBe('user-1')
     expect((await validator.validate(token)).subject).toBe('user-1')
@@ -123,5 +125,47 @@ describe('logging: console style, pino style, stderr by default, false for none'
     }
     expect(events.filter((event) => event.type === 'upstream_failed')).toHaveLength(3)
     expect(errors).toHaveLength(1)
+  })
+})
+
+describe('onEvent reports every decision with how long it took', () => {
+  it('an accepted token: source, whether it was cached, issuer, subject and duration', async () => {
+    const key = await createKey()
+    const events: TokenwardEvent[] = []
+    const validator = createValidator({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
+      onEvent: (event) => events.push(event),
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const token = await mint(key, claims({ exp: now + 60, iat: now }))
+    await validator.authenticate(`Bearer ${token}`)
+    await validator.authenticate(`Bearer ${token}`)
+    const accepted = events.filter((event) => event.type === 'authenticated')
+    expect(accepted).toEqual([
+      {
+        type: 'authenticated',
+        source: 'jwt',
+        cached: false,
+        issuer: ISSUER,
+        subject: 'user-1',
+        durationMs: expect.any(Number) as number,
+      },
+      {
+        type: 'authenticated',
+        source: 'jwt',
+        cached: true,
+        issuer: ISSUER,
+        subject: 'user-1',
+        durationMs: expect.any(Number) as number,
+      },
+    ])
+    await validator.authenticate('Bearer a.b.c').catch(() => undefined)
+    expect(events.at(-1)).toEqual({
+      type: 'rejected',
+      code: 'malformed_token',
+      durationMs: expect.any(Number) as number,
+    })
   })
 })
