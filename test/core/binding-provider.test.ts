@@ -21,6 +21,7 @@ import {
   type DpopProofCheck,
 } from '../../packages/core/src/dpop.js'
 import type { ClientCertificate } from '../../packages/core/src/types.js'
+import { rejection, thrown } from '../../packages/core/test/support/tokens.js'
 import { createDpopClient, type DpopClient } from '../support/dpop.js'
 import { startIssuer, type TestIssuer, type TokenFormat } from '../support/issuer.js'
 import {
@@ -69,23 +70,8 @@ function checkFor(token: string, overrides: Partial<DpopProofCheck> = {}): DpopP
   }
 }
 
-function thrown(run: () => void): TokenwardError {
-  try {
-    run()
-  } catch (error) {
-    return error as TokenwardError
-  }
-  throw new Error('expected a refusal')
-}
-
-async function rejected(run: () => unknown): Promise<TokenwardError> {
-  try {
-    await run()
-  } catch (error) {
-    return error as TokenwardError
-  }
-  throw new Error('expected a refusal')
-}
+/** The rejection of a check that throws or rejects. */
+const rejected = (run: () => unknown): Promise<TokenwardError> => rejection((async () => run())())
 
 describe('DPoP-bound tokens from the provider (RFC 9449 §5, §6)', () => {
   let client: DpopClient

@@ -19,6 +19,7 @@ import {
   type CertificateAuthority,
   type CertifiedKey,
 } from '../../../test/support/x509.js'
+import { thrown } from './support/tokens.js'
 
 const JKT = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
 const OTHER_JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
@@ -26,16 +27,6 @@ const ALGS = ['ES256', 'PS256']
 const NOW = 1_700_000_000
 
 const policy = (mode: DpopMode): BindingPolicy => ({ mode, algorithms: ALGS })
-
-/** What is thrown; fails the test when nothing is. */
-function thrown(run: () => void): TokenwardError {
-  try {
-    run()
-  } catch (error) {
-    return error as TokenwardError
-  }
-  throw new Error('expected a refusal')
-}
 
 const DESCRIPTION: Partial<Record<TokenwardErrorCode, string>> = {
   invalid_token_binding: 'The token is bound to a key or certificate this request does not prove',
@@ -64,20 +55,37 @@ function challenge(
     : `Bearer realm="api", DPoP ${parameters}, ${algs}`
 }
 
-function expectBindingRefused(
-  error: TokenwardError,
+/**
+ * Runs the binding check: it passes (`detail` null), or refuses with invalid_token_binding, 401,
+ * on the challenge of the scheme the token came with.
+ */
+function expectBinding(
+  claims: Claims,
+  presented: Presentation,
   mode: DpopMode,
-  scheme: AuthScheme,
-  detail: string,
+  detail: string | null,
 ): void {
+  const run = () => {
+    checkBinding(claims, presented, policy(mode))
+  }
+  if (detail === null) {
+    expect(run).not.toThrow()
+    return
+  }
+  const error = thrown(run)
   expect([error.code, error.status, error.error, error.scheme]).toEqual([
     'invalid_token_binding',
     401,
     'invalid_token',
-    scheme,
+    presented.scheme,
   ])
   expect(error.wwwAuthenticate()).toBe(
-    challenge(mode, scheme, 'invalid_token', `${DESCRIPTION.invalid_token_binding!}: ${detail}`),
+    challenge(
+      mode,
+      presented.scheme,
+      'invalid_token',
+      `${DESCRIPTION.invalid_token_binding!}: ${detail}`,
+    ),
   )
 }
 
@@ -98,12 +106,10 @@ describe('the DPoP challenge of each mode', () => {
 
 describe('RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, in every mode', () => {
   it.each(MODES)('%s', (mode) => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(bound(), BEARER, policy(mode))
-      }),
+    expectBinding(
+      bound(),
+      BEARER,
       mode,
-      'Bearer',
       'the token is DPoP-bound: it must come with the DPoP scheme and a proof',
     )
   })
@@ -117,15 +123,11 @@ describe('RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, 
       exp: 1562266216,
       cnf: { jkt: JKT },
     }
-    expect(() => {
-      checkBinding(answer, dpop(), policy('allowed'))
-    }).not.toThrow()
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(answer, BEARER, policy('allowed'))
-      }),
+    expectBinding(answer, dpop(), 'allowed', null)
+    expectBinding(
+      answer,
+      BEARER,
       'allowed',
-      'Bearer',
       'the token is DPoP-bound: it must come with the DPoP scheme and a proof',
     )
   })
@@ -133,22 +135,13 @@ describe('RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, 
 
 describe('RFC 9449 §4.3 check 12, §7.1: the proof key is the one of cnf.jkt', () => {
   it.each<[DpopMode]>([['allowed'], ['required']])('%s: the matching key is accepted', (mode) => {
-    expect(() => {
-      checkBinding(bound(), dpop(), policy(mode))
-    }).not.toThrow()
+    expectBinding(bound(), dpop(), mode, null)
   })
 
   it.each<[DpopMode]>([['allowed'], ['required']])(
     '%s: another key is refused on the DPoP challenge (Figure 16)',
     (mode) => {
-      expectBindingRefused(
-        thrown(() => {
-          checkBinding(bound(), dpop(OTHER_JKT), policy(mode))
-        }),
-        mode,
-        'DPoP',
-        'the DPoP proof key is not the one of cnf.jkt',
-      )
+      expectBinding(bound(), dpop(OTHER_JKT), mode, 'the DPoP proof key is not the one of cnf.jkt')
     },
   )
 
@@ -177,14 +170,7 @@ describe('RFC 9449 §4.3 check 12, §7.1: the proof key is the one of cnf.jkt', 
     ['empty', ''],
     ['a list', [JKT]],
   ])('cnf.jkt %s: refused', (_name, jkt) => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(bound(jkt), dpop(), policy('allowed'))
-      }),
-      'allowed',
-      'DPoP',
-      'cnf.jkt is not a thumbprint',
-    )
+    expectBinding(bound(jkt), dpop(), 'allowed', 'cnf.jkt is not a thumbprint')
   })
 })
 
@@ -196,11 +182,7 @@ describe('a token without cnf.jkt', () => {
     ['allowed', dpop(), 'the token is not DPoP-bound (no cnf.jkt)'],
     ['required', dpop(), 'the token is not DPoP-bound (no cnf.jkt)'],
   ])('%s mode, %o', (mode, presented, detail) => {
-    const run = () => {
-      checkBinding({ sub: 'user-1' }, presented, policy(mode))
-    }
-    if (detail === null) expect(run).not.toThrow()
-    else expectBindingRefused(thrown(run), mode, presented.scheme, detail)
+    expectBinding({ sub: 'user-1' }, presented, mode, detail)
   })
 })
 
@@ -221,14 +203,7 @@ describe('cnf that names no method this API checks: refused (fail closed)', () =
       'cnf names no confirmation method this API checks (jkt, x5t#S256)',
     ],
   ])('%s', (_name, cnf, detail) => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding({ cnf }, BEARER, policy('allowed'))
-      }),
-      'allowed',
-      'Bearer',
-      detail,
-    )
+    expectBinding({ cnf }, BEARER, 'allowed', detail)
   })
 })
 
@@ -278,36 +253,31 @@ describe('RFC 8705 §3: cnf["x5t#S256"] is the thumbprint of the client certific
     ['X509Certificate', () => alice.x509],
     ['PeerCertificate', () => ({ raw: alice.der })],
   ])('the certificate the token is bound to (%s) is accepted, as Bearer', (_name, certificate) => {
-    expect(() => {
-      checkBinding(
-        certBound(),
-        { scheme: 'Bearer', clientCertificate: certificate() },
-        policy('allowed'),
-      )
-    }).not.toThrow()
+    expectBinding(
+      certBound(),
+      { scheme: 'Bearer', clientCertificate: certificate() },
+      'allowed',
+      null,
+    )
   })
 
   it.each(MODES.filter((mode) => mode !== 'required'))(
     '%s: another certificate from the same CA is refused',
     (mode) => {
-      expectBindingRefused(
-        thrown(() => {
-          checkBinding(certBound(), { scheme: 'Bearer', clientCertificate: bob.der }, policy(mode))
-        }),
+      expectBinding(
+        certBound(),
+        { scheme: 'Bearer', clientCertificate: bob.der },
         mode,
-        'Bearer',
         'the client certificate is not the one of cnf x5t#S256',
       )
     },
   )
 
   it('no client certificate: refused', () => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(certBound(), BEARER, policy('allowed'))
-      }),
+    expectBinding(
+      certBound(),
+      BEARER,
       'allowed',
-      'Bearer',
       'the token is certificate-bound and the request has no client certificate',
     )
   })
@@ -316,31 +286,19 @@ describe('RFC 8705 §3: cnf["x5t#S256"] is the thumbprint of the client certific
     ['a number', 1],
     ['empty', ''],
   ])('cnf x5t#S256 %s: refused', (_name, x5t) => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(
-          { cnf: { 'x5t#S256': x5t } },
-          { scheme: 'Bearer', clientCertificate: alice.der },
-          policy('allowed'),
-        )
-      }),
+    expectBinding(
+      { cnf: { 'x5t#S256': x5t } },
+      { scheme: 'Bearer', clientCertificate: alice.der },
       'allowed',
-      'Bearer',
       'cnf x5t#S256 is not a thumbprint',
     )
   })
 
   it('required mode: a certificate-bound token still needs DPoP (DPoP-bound tokens only)', () => {
-    expectBindingRefused(
-      thrown(() => {
-        checkBinding(
-          certBound(),
-          { scheme: 'Bearer', clientCertificate: alice.der },
-          policy('required'),
-        )
-      }),
+    expectBinding(
+      certBound(),
+      { scheme: 'Bearer', clientCertificate: alice.der },
       'required',
-      'Bearer',
       'only DPoP-bound tokens are accepted',
     )
   })
@@ -373,11 +331,7 @@ describe('cnf with both jkt and x5t#S256: both are checked', () => {
       'the token is DPoP-bound: it must come with the DPoP scheme and a proof',
     ],
   ])('%s', (_name, presented, detail) => {
-    const run = () => {
-      checkBinding(both(), presented, policy('allowed'))
-    }
-    if (detail === null) expect(run).not.toThrow()
-    else expectBindingRefused(thrown(run), 'allowed', presented.scheme, detail)
+    expectBinding(both(), presented, 'allowed', detail)
   })
 })
 

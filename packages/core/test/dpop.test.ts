@@ -22,6 +22,7 @@ import {
   type DpopClient,
   type ProofOptions,
 } from '../../../test/support/dpop.js'
+import { rejection } from './support/tokens.js'
 
 const NOW = 1_700_000_000
 const URL_ = 'https://api.example.com/orders'
@@ -54,14 +55,7 @@ function proofFor(options: Partial<ProofOptions> = {}, by: DpopClient = client):
 }
 
 /** The rejection of a check that throws or rejects; fails the test when it passes. */
-async function refusal(run: () => unknown): Promise<TokenwardError> {
-  try {
-    await run()
-  } catch (error) {
-    return error as TokenwardError
-  }
-  throw new Error('expected the proof to be refused')
-}
+const refusal = (run: () => unknown): Promise<TokenwardError> => rejection((async () => run())())
 
 /** invalid_dpop_proof, 401, and the DPoP challenge carrying the error (RFC 9449 §7.1). */
 function expectRefused(error: TokenwardError, detail: string, algs = ALGS): void {
