@@ -141,12 +141,13 @@ interface ProofKey {
 
 /**
  * Decoded headers and imported keys, by the header's base64url text (which embeds the key, so
- * an entry is a pure function of its name and is shared by every validator). Bounded; a header
- * past 2 KiB is not kept.
+ * an entry is a pure function of its name and is shared by every validator). Bounded; only
+ * headers that passed the checks are kept, and none past 2 KiB.
  */
 const proofKeys = new LRUCache<string, ProofKey>({ max: 1024 })
 const MAX_KEPT_HEADER = 2048
 
+/** The entry of a proof's header: taken from the cache, or decoded and kept once it passes. */
 function proofKey(segment: string, algorithms: readonly string[]): ProofKey {
   let entry = proofKeys.get(segment)
   if (entry !== undefined) return entry
@@ -156,6 +157,9 @@ function proofKey(segment: string, algorithms: readonly string[]): ProofKey {
   } catch {
     throw refuse('the header is not a JSON object', algorithms)
   }
+  checkHeader(header, algorithms)
+  // The jwk is handed to callers in every proof made with it: nobody may change it.
+  Object.freeze(header.jwk)
   entry = { header: Object.freeze(header) }
   if (segment.length <= MAX_KEPT_HEADER) proofKeys.set(segment, entry)
   return entry

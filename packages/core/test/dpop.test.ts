@@ -208,6 +208,23 @@ describe('jkt: the RFC 7638 thumbprint of the proof key (what cnf.jkt must equal
   )
 })
 
+describe('a known key is imported once and shared: what a proof returns cannot change it', () => {
+  it('the returned jwk is frozen', async () => {
+    const proof = await checkDpopProof(await proofFor({ jti: 'frozen' }), checkFor())
+    expect(Object.isFrozen(proof.jwk)).toBe(true)
+  })
+
+  it('a header refused under one allow-list is accepted under another', async () => {
+    const other = await createDpopClient('ES384')
+    const proof = await proofFor({}, other)
+    expectRefused(
+      await refusal(() => checkDpopProof(proof, checkFor())),
+      "alg 'ES384' is not accepted",
+    )
+    expect((await checkDpopProof(proof, checkFor({ algorithms: ['ES384'] }))).jkt).toBe(other.jkt)
+  })
+})
+
 describe('§4.3 check 1: not more than one DPoP header', () => {
   it.each<[string, Record<string, string | string[] | undefined>, string | undefined]>([
     ['none', {}, undefined],
