@@ -3,7 +3,10 @@
 // A real OpenID Provider (`oidc-provider` from npm) started inside the test process on
 // 127.0.0.1, for integration tests of tokenward. Tokens are minted through the provider's real
 // token endpoint (client_credentials grant); opaque tokens are introspected/revoked at its real
-// introspection/revocation endpoints.
+// introspection/revocation endpoints. Sender-constrained tokens come from the same endpoint: a
+// token request with a DPoP proof gets a DPoP-bound token (RFC 9449 §5, `cnf.jkt`), one with a
+// client certificate (passed in a header, as a TLS-terminating proxy would) a certificate-bound
+// token (RFC 8705 §3, `cnf["x5t#S256"]`).
 import * as crypto from 'node:crypto'
 import type * as http from 'node:http'
 import { promisify } from 'node:util'
@@ -13,6 +16,7 @@ import type { JWK } from 'jose'
 import type { Configuration, Provider } from 'oidc-provider'
 
 import { listen } from './listen.js'
+import { certificatePem } from './x509.js'
 
 export type SigningAlgorithm =
   'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'
@@ -32,6 +36,13 @@ export interface IssuerOptions {
   keyFileFormat?: 'pkcs1' | 'pkcs8'
   /** Also serve the discovery document at `/.well-known/oauth-authorization-server` (RFC 8414). Default true. */
   rfc8414Metadata?: boolean
+  /** JWS algorithms the provider accepts in DPoP proofs. Default: every asymmetric one (and `Ed25519`). */
+  dpopAlgorithms?: readonly string[]
+}
+
+/** Makes the DPoP proof of a token request (see test/support/dpop.ts). */
+export interface DpopProver {
+  proof(request: { method: string; url: string }): Promise<string>
 }
 
 export interface IssueTokenOptions {
@@ -55,11 +66,32 @@ export interface IssueTokenOptions {
   alg?: SigningAlgorithm
   /** Lifetime of this token (resource server `accessTokenTTL`). Default `accessTokenTtlSeconds`. */
   expiresInSeconds?: number
+  /** Send a DPoP proof made by this client with the token request: the token is bound to its key (`cnf.jkt`, `token_type` DPoP). */
+  dpop?: DpopProver
+  /**
+   * Present this client certificate (PEM, or DER bytes) with the token request: the token is bound
+   * to it (`cnf["x5t#S256"]`). The request is made as `mtlsClient`, whose tokens are always bound.
+   */
+  certificate?: string | Uint8Array
+  /** `acr` claim (RFC 9470): in the JWT, or in the introspection answer of an opaque token. */
+  acr?: string
+  /** `auth_time` claim, Unix seconds (RFC 9470): in the JWT, or in the introspection answer. */
+  authTime?: number
+}
+
+export interface IssueRefreshTokenOptions {
+  /** Default `'openid offline_access'`. */
+  scope?: string
+  /** The user (`sub` of the introspection answer). Default `'user-1'`. */
+  accountId?: string
+  /** Default 3600. */
+  expiresInSeconds?: number
 }
 
 export interface IssuedToken {
   token: string
   expiresIn: number
+  /** `Bearer`, or `DPoP` for a DPoP-bound token. */
   tokenType: string
   scope?: string
 }
@@ -114,6 +146,10 @@ export interface TestIssuer {
   readonly resource: string
   /** The confidential client_credentials client `issueToken` and `revoke` use (client_secret_basic). */
   readonly tokenClient: ClientSecretCredentials
+  /** The client `issueToken` uses with a `certificate`: `tls_client_certificate_bound_access_tokens`. */
+  readonly mtlsClient: ClientSecretCredentials
+  /** The request header the provider reads the client certificate from (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`). */
+  readonly clientCertificateHeader: string
   readonly introspectionClients: IntrospectionClients
   /** Live counters of received requests (counted even while down). */
   readonly requests: Readonly<RequestCounters>
@@ -123,6 +159,13 @@ export interface TestIssuer {
   /** Errors the provider reported as `server_error` (500s), for debugging. */
   readonly serverErrors: readonly unknown[]
   issueToken(options?: IssueTokenOptions): Promise<IssuedToken>
+  /**
+   * A refresh token of `tokenClient`, stored as the provider's own `RefreshToken` (no
+   * authorization flow): introspectable at the real endpoint (`active`, no `token_type`).
+   */
+  issueRefreshToken(
+    options?: IssueRefreshTokenOptions,
+  ): Promise<{ token: string; expiresIn: number }>
   /** Revokes an opaque token at the real revocation endpoint (as the token's client). */
   revoke(token: string): Promise<void>
   /** Oracle: introspects at the real endpoint as the `basic` RS client and returns the JSON answer. */
@@ -184,6 +227,11 @@ interface HookToken {
   clientId?: string
   resourceServer?: { accessTokenTTL?: number }
 }
+/** The provider's models `issueRefreshToken` uses (oidc-provider.d.ts leaves them out). */
+interface ProviderModels {
+  Client: { find(id: string): Promise<object | undefined> }
+  RefreshToken: new (fields: Record<string, unknown>) => { save(): Promise<string> }
+}
 interface StructuredJwt {
   header: Record<string, unknown> | undefined
   payload: Record<string, unknown>
@@ -209,6 +257,12 @@ interface Shape {
 const SHAPE_HEADER = 'x-tokenward-test-shape'
 /** Key under which an audience array travels from extraTokenClaims to the storage adapter. */
 const AUD_MARKER = 'urn:tokenward:test:aud'
+/** Request header carrying the client certificate of a token request (URL-encoded PEM). */
+const CLIENT_CERTIFICATE_HEADER = 'x-tokenward-test-client-certificate'
+/** Every asymmetric JWS algorithm oidc-provider knows. */
+const DPOP_ALGORITHMS = 'ES256 ES384 ES512 Ed25519 EdDSA PS256 PS384 PS512 RS256 RS384 RS512'.split(
+  ' ',
+)
 
 // ---------------------------------------------------------------------------------------------
 // Storage adapter: one store per issuer, shared by the Provider instances of a key rotation so
@@ -313,6 +367,10 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
     clientId: 'api-client',
     clientSecret: 'api-client-secret',
   }
+  const mtlsClient: ClientSecretCredentials = {
+    clientId: 'api-client-mtls',
+    clientSecret: 'api-client-mtls-secret',
+  }
   const basic: ClientSecretCredentials = {
     clientId: 'rs-basic@tokenward',
     clientSecret: 'basic s3cret:+/&=%',
@@ -348,6 +406,15 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      client_id: mtlsClient.clientId,
+      client_secret: mtlsClient.clientSecret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      tls_client_certificate_bound_access_tokens: true,
     },
     {
       ...noRedirects,
@@ -388,6 +455,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       clientDefaults: { id_token_signed_response_alg: firstAlg },
       clientBasedCORS: () => false,
+      enabledJWA: { dPoPSigningAlgValues: [...(options.dpopAlgorithms ?? DPOP_ALGORITHMS)] },
       // oidc-provider only advertises token_endpoint_auth_methods_supported by itself.
       discovery: {
         introspection_endpoint_auth_methods_supported: [
@@ -409,6 +477,20 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
         devInteractions: { enabled: false },
         userinfo: { enabled: false },
         clientCredentials: { enabled: true },
+        // RFC 9449: a token request with a DPoP proof gets a DPoP-bound token (on by default in
+        // oidc-provider 9; said here so that it stays on).
+        dPoP: { enabled: true },
+        // RFC 8705 §3: certificate-bound tokens for clients registered with
+        // tls_client_certificate_bound_access_tokens. The certificate comes from a header, as
+        // behind a TLS-terminating proxy; the test issuer itself speaks plain HTTP.
+        mTLS: {
+          enabled: true,
+          certificateBoundAccessTokens: true,
+          getCertificate: (ctx: HookContext) => {
+            const value = ctx.get(CLIENT_CERTIFICATE_HEADER)
+            return value ? decodeURIComponent(value) : undefined
+          },
+        },
         introspection: {
           enabled: true,
           // Any authenticated confidential client (the RS clients) may introspect any token.
@@ -531,8 +613,9 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
   const issuer = listening.url
 
   let keys = await generateSigningKeys(options.algorithms ?? ['RS256'])
+  let provider!: Provider
   function install(newKeys: JWK[]): void {
-    const provider = new ProviderClass(issuer, configuration(newKeys))
+    provider = new ProviderClass(issuer, configuration(newKeys))
     provider.silent = true
     provider.on('server_error', (_ctx: unknown, error: unknown) => {
       serverErrors.push(error)
@@ -564,6 +647,8 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
     ...endpoints,
     resource: defaultResource,
     tokenClient,
+    mtlsClient,
+    clientCertificateHeader: CLIENT_CERTIFICATE_HEADER,
     introspectionClients: { basic, post, privateKeyJwt: { clientId: keyFile.clientId, keyFile } },
     requests,
     resetRequests() {
@@ -584,7 +669,12 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
       const shape: Shape = { format }
       if (opts.alg !== undefined) shape.alg = opts.alg
       if (opts.audience !== undefined) shape.audience = opts.audience
-      if (opts.claims !== undefined) shape.claims = opts.claims
+      const stepUp: Record<string, unknown> = {}
+      if (opts.acr !== undefined) stepUp.acr = opts.acr
+      if (opts.authTime !== undefined) stepUp.auth_time = opts.authTime
+      if (opts.claims !== undefined || Object.keys(stepUp).length > 0) {
+        shape.claims = { ...stepUp, ...opts.claims }
+      }
       if (opts.header !== undefined) shape.header = opts.header
       if (opts.expiresInSeconds !== undefined) shape.ttl = opts.expiresInSeconds
       const id = crypto.randomUUID()
@@ -595,15 +685,23 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
           resource: opts.resource ?? defaultResource,
         })
         if (opts.scope !== undefined) body.set('scope', opts.scope)
-        const response = await fetch(endpoints.tokenEndpoint, {
-          method: 'POST',
-          headers: {
-            authorization: basicAuthorization(tokenClient.clientId, tokenClient.clientSecret),
-            'content-type': 'application/x-www-form-urlencoded',
-            [SHAPE_HEADER]: id,
-          },
-          body,
-        })
+        const client = opts.certificate === undefined ? tokenClient : mtlsClient
+        const headers: Record<string, string> = {
+          authorization: basicAuthorization(client.clientId, client.clientSecret),
+          'content-type': 'application/x-www-form-urlencoded',
+          [SHAPE_HEADER]: id,
+        }
+        if (opts.dpop !== undefined) {
+          headers.dpop = await opts.dpop.proof({ method: 'POST', url: endpoints.tokenEndpoint })
+        }
+        if (opts.certificate !== undefined) {
+          headers[CLIENT_CERTIFICATE_HEADER] = encodeURIComponent(
+            typeof opts.certificate === 'string'
+              ? opts.certificate
+              : certificatePem(opts.certificate),
+          )
+        }
+        const response = await fetch(endpoints.tokenEndpoint, { method: 'POST', headers, body })
         const text = await response.text()
         if (!response.ok) {
           throw new Error(`token endpoint answered ${response.status}: ${text}${describeErrors()}`)
@@ -624,6 +722,21 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<TestIssu
       } finally {
         shapes.delete(id)
       }
+    },
+
+    async issueRefreshToken(refreshOptions = {}) {
+      const models = provider as unknown as ProviderModels
+      const client = await models.Client.find(tokenClient.clientId)
+      if (!client) throw new Error(`client ${tokenClient.clientId} not found`)
+      const expiresIn = refreshOptions.expiresInSeconds ?? 3600
+      const refreshToken = new models.RefreshToken({
+        client,
+        accountId: refreshOptions.accountId ?? 'user-1',
+        scope: refreshOptions.scope ?? 'openid offline_access',
+        gty: 'authorization_code',
+        expiresIn,
+      })
+      return { token: await refreshToken.save(), expiresIn }
     },
 
     async revoke(token) {

@@ -24,14 +24,44 @@ export type TokenwardErrorCode =
   | 'insufficient_role'
   | 'upstream_unavailable'
   | 'invalid_config'
+  | 'invalid_dpop_proof'
+  | 'invalid_token_binding'
+  | 'insufficient_user_authentication'
 
-/** The RFC 6750 §3.1 error codes a challenge can carry. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/**
+ * The `error` values a challenge can carry: RFC 6750 §3.1's, RFC 9449 §7.1's
+ * `invalid_dpop_proof` and RFC 9470 §3's `insufficient_user_authentication`.
+ */
+export type BearerErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_dpop_proof'
+  | 'insufficient_user_authentication'
+
+/** The HTTP authentication schemes tokenward answers: RFC 6750's and RFC 9449's. */
+export type AuthScheme = 'Bearer' | 'DPoP'
+
+/**
+ * The DPoP challenge (RFC 9449 §7.1) a resource server that accepts DPoP sends beside, or
+ * instead of, the Bearer one.
+ */
+export interface DpopChallenge {
+  /** The JWS algorithms accepted for proofs: the `algs` parameter. */
+  readonly algs: readonly string[]
+  /**
+   * Whether Bearer is offered too (RFC 9449 §7.2: both challenges in one field). Default true;
+   * false where only DPoP-bound tokens are accepted, so the DPoP challenge is the only one.
+   */
+  readonly bearer?: boolean
+}
 
 interface CodeInfo {
   readonly status: number
   readonly error: BearerErrorCode | undefined
   readonly description: string
+  /** The scheme whose challenge carries the error, when it is not the one the token came with. */
+  readonly scheme?: AuthScheme
 }
 
 /** One row per code: HTTP status, RFC 6750 error and the default client-facing description. */
@@ -102,6 +132,22 @@ const CODES: Readonly<Record<TokenwardErrorCode, CodeInfo>> = {
     description: 'The token issuer is unavailable',
   },
   invalid_config: { status: 500, error: undefined, description: 'Invalid configuration' },
+  invalid_dpop_proof: {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    description: 'The DPoP proof is invalid',
+    scheme: 'DPoP',
+  },
+  invalid_token_binding: {
+    status: 401,
+    error: 'invalid_token',
+    description: 'The token is bound to a key or certificate this request does not prove',
+  },
+  insufficient_user_authentication: {
+    status: 401,
+    error: 'insufficient_user_authentication',
+    description: 'A different authentication level is required',
+  },
 }
 
 /** Every code with its HTTP status and RFC 6750 error, for documentation and tests. */
@@ -120,6 +166,14 @@ export interface TokenwardErrorOptions {
   readonly scope?: readonly string[]
   /** Seconds until the failed upstream is tried again (503 `Retry-After`). */
   readonly retryAfterSeconds?: number
+  /** The scheme the token came with (its challenge carries the error). Default: the code's. */
+  readonly scheme?: AuthScheme
+  /** The DPoP challenge to send beside (or instead of) Bearer. Default: none. */
+  readonly dpop?: DpopChallenge
+  /** `acr_values` of an `insufficient_user_authentication` challenge (RFC 9470 §3), in preference order. */
+  readonly acrValues?: readonly string[]
+  /** `max_age` of an `insufficient_user_authentication` challenge (RFC 9470 §3), seconds. */
+  readonly maxAge?: number
   /** The underlying error or data, for logs. Never sent to the client. */
   readonly cause?: unknown
 }
@@ -153,8 +207,25 @@ export class TokenwardError extends Error {
   declare readonly scope: readonly string[] | undefined
   /** Seconds until the issuer is tried again; set on `upstream_unavailable`. */
   declare readonly retryAfterSeconds: number | undefined
+  /** `acr_values` of an `insufficient_user_authentication` challenge (RFC 9470 §3). */
+  declare readonly acrValues: readonly string[] | undefined
+  /** `max_age` of an `insufficient_user_authentication` challenge (RFC 9470 §3), seconds. */
+  declare readonly maxAge: number | undefined
   /** `realm` of the challenge; the validator that rejected the token sets its configured realm. */
   declare realm: string
+  /**
+   * The scheme the token came with, whose challenge carries the error (RFC 9449 §7.2: "the
+   * corresponding challenge SHOULD be used to deliver error information"). `undefined` when it
+   * cannot be told (two credentials): then every challenge carries it, as in RFC 9449 Figure 19.
+   * The validator sets it to the request's scheme.
+   */
+  declare scheme: AuthScheme | undefined
+  /**
+   * The DPoP challenge offered with this answer, or undefined where DPoP is not accepted (then
+   * the challenge is Bearer's alone, as in the first version). The validator sets it from its
+   * `dpop` option.
+   */
+  declare dpop: DpopChallenge | undefined
 
   constructor(code: TokenwardErrorCode, options: TokenwardErrorOptions = {}) {
     // A rejected token is an answer, not a fault: it is built without the stack trace V8 would
@@ -165,18 +236,62 @@ export class TokenwardError extends Error {
     super() // never reached: TypeScript requires the call in a derived class
   }
 
-  /** The `WWW-Authenticate` value (RFC 6750 §3), or undefined where none is sent (503, 500). */
+  /**
+   * The `WWW-Authenticate` value (RFC 6750 §3), or undefined where none is sent (503, 500).
+   *
+   * Without {@link dpop} it is one Bearer challenge, as in the first version. With it, the field
+   * holds the Bearer challenge and then the DPoP one (RFC 9449 §7.2, RFC 9110 §11.6.1), or the
+   * DPoP one alone when Bearer is not offered. The error parameters go on the challenge of the
+   * scheme the token came with ({@link scheme}), or on both when that is unknown (RFC 9449
+   * §7.2's three rules, Figures 17 to 19); a request without credentials gets none (RFC 6750
+   * §3.1). `realm` is on the first challenge; `algs` ends the DPoP one (RFC 9449 Figure 16).
+   */
   wwwAuthenticate(): string | undefined {
     if (this.status >= 500) return undefined
-    let challenge = `Bearer realm="${quote(this.realm)}"`
-    if (this.error === undefined) return challenge
-    challenge += `, error="${this.error}", error_description="${this.description}"`
-    if (this.scope !== undefined && this.scope.length > 0) {
-      const scope = this.scope.map((s) => s.replace(SCOPE_TOKEN_CHARS, '')).filter(Boolean)
-      challenge += `, scope="${scope.join(' ')}"`
-    }
-    return challenge
+    const realm = `realm="${quote(this.realm)}"`
+    const attributes = this.error === undefined ? NO_PARAMETERS : errorParameters(this)
+    const dpop = this.dpop
+    if (dpop === undefined) return challenge('Bearer', [realm, ...attributes])
+    const algs = `algs="${tokens(dpop.algs)}"`
+    if (dpop.bearer === false) return challenge('DPoP', [realm, ...attributes, algs])
+    return `${challenge('Bearer', this.scheme === 'DPoP' ? [realm] : [realm, ...attributes])}, ${challenge(
+      'DPoP',
+      this.scheme === 'Bearer' ? [algs] : [...attributes, algs],
+    )}`
   }
+}
+
+const NO_PARAMETERS: readonly string[] = []
+
+/** `scheme param, param`: an RFC 9110 §11.3 challenge. */
+function challenge(scheme: AuthScheme, parameters: readonly string[]): string {
+  return parameters.length === 0 ? scheme : `${scheme} ${parameters.join(', ')}`
+}
+
+/**
+ * The error parameters, in a fixed order: `error`, `error_description` (RFC 6750 §3), `scope`
+ * (RFC 6750 §3), `acr_values` and `max_age` (RFC 9470 §3).
+ */
+function errorParameters(error: TokenwardError): string[] {
+  const parameters = [`error="${error.error}"`, `error_description="${error.description}"`]
+  if (error.scope !== undefined && error.scope.length > 0) {
+    parameters.push(`scope="${tokens(error.scope)}"`)
+  }
+  if (error.acrValues !== undefined && error.acrValues.length > 0) {
+    parameters.push(`acr_values="${tokens(error.acrValues)}"`)
+  }
+  if (error.maxAge !== undefined && Number.isFinite(error.maxAge)) {
+    parameters.push(`max_age="${Math.max(0, Math.floor(error.maxAge))}"`)
+  }
+  return parameters
+}
+
+/** A space-separated list of RFC 6750 §3 scope-token-shaped values (empty ones left out). */
+function tokens(values: readonly string[]): string {
+  return values
+    .map((value) => value.replace(SCOPE_TOKEN_CHARS, ''))
+    .filter(Boolean)
+    .join(' ')
 }
 
 Object.defineProperty(TokenwardError.prototype, 'name', {
@@ -219,7 +334,11 @@ function initError(
   target.description = description
   target.scope = options.scope
   target.retryAfterSeconds = options.retryAfterSeconds
+  target.acrValues = options.acrValues
+  target.maxAge = options.maxAge
   target.realm = 'api'
+  target.scheme = options.scheme ?? info.scheme ?? 'Bearer'
+  target.dpop = options.dpop
   Object.defineProperties(error, {
     message: { value: description, writable: true, configurable: true },
     stack: { value: `TokenwardError: ${description}`, writable: true, configurable: true },

@@ -278,6 +278,61 @@ export interface Requirements {
         readonly org?: string
       }
   readonly scopes?: readonly string[]
+  /**
+   * Authentication context classes accepted (any of them) in the token's `acr` (RFC 9470 §3);
+   * in order of preference, as the `acr_values` of the step-up challenge.
+   */
+  readonly acr?: readonly string[]
+  /** The longest time since the user authenticated (`auth_time`), seconds (RFC 9470 §3). */
+  readonly maxAge?: number
+}
+
+/**
+ * `'disabled'`: the `DPoP` scheme is not accepted (a DPoP-bound token is still refused as a
+ * bearer token, RFC 9449 §7.2). `'allowed'`: Bearer and DPoP. `'required'`: DPoP-bound tokens
+ * only.
+ */
+export type DpopMode = 'disabled' | 'allowed' | 'required'
+
+/** DPoP (RFC 9449): proof-of-possession of a key the token is bound to. */
+export interface DpopOptions {
+  /** Default `'allowed'`. */
+  readonly mode?: DpopMode
+  /** JWS algorithms accepted for proofs (asymmetric only). Default: every asymmetric one. */
+  readonly algorithms?: readonly JwsAlgorithm[]
+  /** How old a proof (`iat`) may be, seconds. Default 300. */
+  readonly iatWindowSeconds?: number
+  /** How far in the future a proof's `iat` may be (the client's clock), seconds. Default 60. */
+  readonly clockToleranceSeconds?: number
+  /** Where used proofs (`jti`) are recorded; shared by every instance of an API. Default: in memory. */
+  readonly replay?: ReplayStore
+}
+
+/**
+ * Records used DPoP proofs (RFC 9449 §11.1). `claim` records `key` for `ttlSeconds` and says
+ * whether it was new: it must be atomic (one caller wins among concurrent claims of one key),
+ * e.g. Redis `SET key 1 NX EX ttl`.
+ */
+export interface ReplayStore {
+  claim(key: string, ttlSeconds: number): Promise<boolean> | boolean
+}
+
+/**
+ * A client certificate as a TLS stack or a proxy hands it over: DER bytes, PEM text, or an
+ * object with the DER in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`).
+ */
+export type ClientCertificate = Uint8Array | string | { readonly raw: Uint8Array }
+
+/** What the request carries besides the token: what DPoP and mTLS binding need. */
+export interface RequestContext {
+  /** The HTTP method, as sent (case-sensitive, RFC 9110 §9.1). */
+  readonly method: string
+  /** The absolute URL the client used (scheme, host, port, path; the query is ignored). */
+  readonly url: string
+  /** The request headers, names in lower case (the `dpop` header is read). */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /** The client certificate of the TLS connection (RFC 8705), when there is one. */
+  readonly clientCertificate?: ClientCertificate
 }
 
 /** A validated token. */
