@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 // Tests run against the sources; test/packaging.test.ts checks the built packages.
-const packages = ['core', 'express', 'koa', 'fastify', 'redis', 'cli']
+const packages = ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs', 'redis', 'cli']
 const alias = packages
   .map((name) => ({
     find: `@tokenward/${name}`,
