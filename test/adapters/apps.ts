@@ -13,6 +13,7 @@ import { express, express4 } from '../../packages/express/test/frameworks.js'
 import { fastify } from '../../packages/fastify/test/frameworks.js'
 import { Hono, getRequestListener } from '../../packages/hono/test/frameworks.js'
 import { Koa, Koa2, Router } from '../../packages/koa/test/frameworks.js'
+import { startNest, type Platform } from '../../packages/nestjs/test/app.js'
 import { zitadelShape, type TestIssuer } from '../support/issuer.js'
 import { listen } from '../support/listen.js'
 
@@ -226,6 +227,14 @@ const honoFramework: Framework = {
   },
 }
 
+/** NestJS: TokenwardModule.forRoot, its global guard, @Roles/@Scopes/@RequireAuth, @Auth(). */
+function nestFramework(platform: Platform): Framework {
+  return {
+    name: `nestjs 12 (${platform})`,
+    start: (source, options = {}) => startNest(platform, source, echo, adapterOptions(options)),
+  }
+}
+
 export const FRAMEWORKS: readonly Framework[] = [
   expressFramework('express 5', express),
   expressFramework('express 4', express4),
@@ -233,6 +242,8 @@ export const FRAMEWORKS: readonly Framework[] = [
   koaFramework('koa 2', Koa2),
   fastifyFramework,
   honoFramework,
+  nestFramework('express'),
+  nestFramework('fastify'),
 ]
 
 function isValidator(value: ValidatorOptions | Validator): value is Validator {

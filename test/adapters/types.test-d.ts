@@ -5,6 +5,7 @@ import * as forExpress from '@tokenward/express'
 import tokenwardPlugin, { tokenward as namedPlugin } from '@tokenward/fastify'
 import * as forHono from '@tokenward/hono'
 import * as forKoa from '@tokenward/koa'
+import * as forNest from '@tokenward/nestjs'
 import { express } from '../../packages/express/test/frameworks.js'
 import { fastify, type FastifyRequest } from '../../packages/fastify/test/frameworks.js'
 import { Hono } from '../../packages/hono/test/frameworks.js'
@@ -165,3 +166,22 @@ forHono.requireRoles({ org: '1' }, 'admin')
 forHono.tokenward(validator, { key: 'user' })
 // @ts-expect-error validator options need an audience
 forHono.tokenward({ issuer: 'https://issuer.example' })
+
+// ---- NestJS: module options, decorators' signatures
+forNest.TokenwardModule.forRoot(options, { globalGuard: false, optional: true })
+forNest.TokenwardModule.forRoot(validator)
+forNest.TokenwardModule.forRootAsync({
+  inject: ['ISSUER'],
+  useFactory: (issuer: string) => ({ issuer, audience: 'api' }),
+})
+forNest.TokenwardModule.forRootAsync({ useFactory: () => Promise.resolve(validator) })
+expectTrue<Equals<ReturnType<typeof forNest.Auth>, ParameterDecorator>>()
+expectTrue<Equals<ReturnType<typeof forNest.Roles>, MethodDecorator & ClassDecorator>>()
+forNest.Roles('admin', 'billing', { org: '1' })
+forNest.RequireAuth({ roles: { anyOf: ['admin', 'editor'] } })
+// @ts-expect-error the options object comes last
+forNest.Roles({ org: '1' }, 'admin')
+// @ts-expect-error the factory gives validator options or a validator
+forNest.TokenwardModule.forRootAsync({ useFactory: () => 'https://issuer.example' })
+// @ts-expect-error no such module option
+forNest.TokenwardModule.forRoot(validator, { key: 'user' })
