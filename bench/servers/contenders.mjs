@@ -148,6 +148,17 @@ const FRAMEWORKS = {
   'hono-bun': honoBunApp,
 }
 
+/** @tokenward/hono from its build, on Node and on Bun alike. */
+async function installHonoTokenward(app, env, scenario) {
+  const { tokenward } = await import(adapterStatus('hono').url)
+  app.use(tokenward(tokenwardOptions(env, scenario)))
+}
+
+/** The Hono control: one more middleware that only returns next(). */
+async function installHonoNoop(app) {
+  app.use((_c, next) => next())
+}
+
 /** The Bun binary of the workspace's `bun` package (its postinstall script puts it there). */
 function bunBinary() {
   try {
@@ -226,10 +237,7 @@ export const CONTENDERS = {
     framework: 'hono',
     label: 'hono on node + @tokenward/hono',
     tokenward: 'hono',
-    async install(app, env, scenario) {
-      const { tokenward } = await import(adapterStatus('hono').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
-    },
+    install: installHonoTokenward,
   },
   'hono-noop': {
     optIn: true,
@@ -237,9 +245,7 @@ export const CONTENDERS = {
     label: 'hono on node + a middleware that only returns next()',
     control: true,
     // A control: what one more middleware costs, and how far apart two equal servers measure.
-    async install(app) {
-      app.use((_c, next) => next())
-    },
+    install: installHonoNoop,
   },
   'hono-bun-bare': {
     optIn: true,
@@ -254,10 +260,7 @@ export const CONTENDERS = {
     runtime: 'bun',
     label: 'hono on bun + @tokenward/hono',
     tokenward: 'hono',
-    async install(app, env, scenario) {
-      const { tokenward } = await import(adapterStatus('hono').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
-    },
+    install: installHonoTokenward,
   },
   'hono-bun-noop': {
     optIn: true,
@@ -265,9 +268,7 @@ export const CONTENDERS = {
     runtime: 'bun',
     label: 'hono on bun + a middleware that only returns next()',
     control: true,
-    async install(app) {
-      app.use((_c, next) => next())
-    },
+    install: installHonoNoop,
   },
 
   'fastify-noop': {

@@ -9,56 +9,23 @@ import {
   type Validator,
   type ValidatorOptions,
 } from '@tokenward/core'
-import { startIssuer, zitadelShape, type TestIssuer } from '../../../test/support/issuer.js'
-
-const PROJECT = '170086774599581953'
-const APP = '170086824411201793@portal'
-const OTHER_APP = '209806276543185153@portal'
-const ORG = '170086363054473473'
+import { startIssuer, type TestIssuer } from '../support/issuer.js'
+import { APP1, APP2, ORG, PROJECT, mintToken, testValidatorOptions } from './apps.js'
 
 let issuer: TestIssuer
 let validator: Validator
 const tokens: Record<string, string> = {}
-
-function options(extra: Partial<ValidatorOptions> = {}): ValidatorOptions {
-  return {
-    issuer: issuer.issuer,
-    audience: { trusted: [PROJECT, APP], mode: 'strict', required: [PROJECT] },
-    roles: { preset: 'zitadel', projectId: PROJECT },
-    introspection: {
-      auth: { method: 'client_secret_basic', ...issuer.introspectionClients.basic },
-    },
-    ...extra,
-  }
-}
-
-async function mint(
-  roles: Record<string, Record<string, string>>,
-  extra: { clientIds?: string[]; claims?: Record<string, unknown>; scope?: string } = {},
-): Promise<string> {
-  const shape = zitadelShape({
-    projectId: PROJECT,
-    clientIds: extra.clientIds ?? [APP],
-    clientId: APP,
-    roles,
-    ...(extra.claims === undefined ? {} : { claims: extra.claims }),
-  })
-  const issued = await issuer.issueToken({
-    ...shape,
-    ...(extra.scope === undefined ? {} : { scope: extra.scope }),
-  })
-  return issued.token
-}
+const options = (extra: Partial<ValidatorOptions> = {}) => testValidatorOptions(issuer, extra)
 
 beforeAll(async () => {
   issuer = await startIssuer()
   validator = createValidator(options())
   const now = Math.floor(Date.now() / 1000)
   const [admin, editor, expired, untrusted, opaque] = await Promise.all([
-    mint({ admin: { [ORG]: 'acme.example' } }, { scope: 'read' }),
-    mint({ editor: { [ORG]: 'acme.example' } }),
-    mint({}, { claims: { iat: now - 7200, exp: now - 3600 } }),
-    mint({}, { clientIds: [APP, OTHER_APP] }),
+    mintToken(issuer, { admin: { [ORG]: 'acme.example' } }, { scope: 'read' }),
+    mintToken(issuer, { editor: { [ORG]: 'acme.example' } }),
+    mintToken(issuer, {}, { claims: { iat: now - 7200, exp: now - 3600 } }),
+    mintToken(issuer, {}, { clientIds: [APP1, APP2] }),
     issuer
       .issueToken({ format: 'opaque', audience: [PROJECT], scope: 'read' })
       .then((issued) => issued.token),
@@ -100,7 +67,7 @@ describe('authenticateFetch', () => {
     expect({ subject, source, audience, scopes, roles }).toEqual({
       subject: issuer.tokenClient.clientId,
       source: 'jwt',
-      audience: [APP, PROJECT],
+      audience: [APP1, PROJECT],
       scopes: ['read'],
       roles: { admin: [ORG] },
     })
@@ -146,7 +113,7 @@ describe('authenticateFetch', () => {
     const response = await answer(
       await authenticateFetch(validator, request(`Bearer ${tokens.untrusted}`)),
     )
-    const description = `The token has an untrusted audience: '${OTHER_APP}' is not a trusted audience`
+    const description = `The token has an untrusted audience: '${APP2}' is not a trusted audience`
     expect(response.status).toBe(401)
     expect(response.challenge).toBe(challenge('invalid_token', description))
     expect(response.body).toEqual({
