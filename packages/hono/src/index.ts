@@ -59,7 +59,7 @@ interface Settings {
 }
 
 // Symbol.for: the ESM and CJS builds of this package find each other's settings.
-const SETTINGS: unique symbol = Symbol.for('@tokenward/hono') as never
+const SETTINGS: unique symbol = Symbol.for('@tokenward/hono')
 type Marked = Context<{ Variables: { [SETTINGS]?: Settings; auth?: AuthResult } }>
 
 /** What `@hono/node-server` puts in `c.env`: the Node request, whose `rawHeaders` keep every line. */
