@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-// Tests run against the sources; test/packaging.test.ts checks the built packages.
-const packages = ['core', 'express', 'koa', 'fastify', 'redis', 'cli', 'testing']
+// Tests run against the sources; test/packaging/install.test.ts checks the packed packages.
+const packages = ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs', 'redis', 'cli', 'testing']
 const alias = packages
   .map((name) => ({
     find: `@tokenward/${name}`,

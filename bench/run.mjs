@@ -8,7 +8,7 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import { CONTENDERS, serverEntry, unavailable } from './servers/contenders.mjs'
+import { CONTENDERS, runtimeBinary, serverEntry, unavailable } from './servers/contenders.mjs'
 import { claims, mintPool, opaqueToken, sign, signingKey } from './lib/tokens.mjs'
 import { fmt, machine, median, processCpuMicros, quietWarning, table } from './lib/report.mjs'
 
@@ -114,11 +114,14 @@ function thaw(child) {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT')
 }
 
-/** Starts `node script args` (pinned to `cpu` when pinning), resolves { child, port }. */
-function startNode(script, args, cpu, env, nodeFlags = []) {
-  const command = settings.pin ? 'taskset' : process.execPath
+/**
+ * Starts `node script args` (or another runtime's binary; pinned to `cpu` when pinning),
+ * resolves { child, port }.
+ */
+function startNode(script, args, cpu, env, nodeFlags = [], binary = process.execPath) {
+  const command = settings.pin ? 'taskset' : binary
   const argv = settings.pin
-    ? ['-c', String(cpu), process.execPath, ...nodeFlags, script, ...args]
+    ? ['-c', String(cpu), binary, ...nodeFlags, script, ...args]
     : [...nodeFlags, script, ...args]
   const child = spawn(command, argv, {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -397,14 +400,16 @@ async function main() {
     const servers = {}
     for (const name of names) {
       // BENCH_CPU_PROF=1: a V8 CPU profile per server, for diagnosis (it slows the server).
-      const flags = settings.cpuProf
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${here}results/profiles`,
-            `--cpu-prof-name=${scenario}-${name}.cpuprofile`,
-          ]
-        : []
-      servers[name] = await startNode(serverEntry, [name, scenario], 0, serverEnv, flags)
+      const binary = runtimeBinary(name)
+      const flags =
+        settings.cpuProf && binary === undefined
+          ? [
+              '--cpu-prof',
+              `--cpu-prof-dir=${here}results/profiles`,
+              `--cpu-prof-name=${scenario}-${name}.cpuprofile`,
+            ]
+          : []
+      servers[name] = await startNode(serverEntry, [name, scenario], 0, serverEnv, flags, binary)
       // Frozen except for its own runs: what a server still does once its load stops (V8
       // collecting its garbage when idle) must not land in another server's run.
       freeze(servers[name].child)

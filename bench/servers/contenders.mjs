@@ -1,4 +1,4 @@
-/* global URL */
+/* global Bun, URL */
 // The contenders: each is one HTTP server with one JSON route, `GET /` → `{ ok: true }`, behind
 // one bearer-token check. Every check demands RS256, the issuer and the audience; keys come from
 // the local issuer's JWKS (fetched, never given), except where a contender says otherwise.
@@ -6,6 +6,8 @@
 // This module is imported by the driver (metadata only: nothing heavy is loaded at import time)
 // and by servers/server.mjs, which calls `create()` in the server process.
 import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const packagesDir = new URL('../../packages/', import.meta.url)
@@ -103,7 +105,75 @@ async function fastifyApp(install) {
   }
 }
 
-const FRAMEWORKS = { express: expressApp, koa: koaApp, fastify: fastifyApp }
+/** Hono on Node, through @hono/node-server (a Node http.Server). */
+async function honoApp(install) {
+  const { Hono } = await import('hono')
+  const { serve } = await import('@hono/node-server')
+  const app = await honoRoutes(Hono, install)
+  return {
+    listen: () =>
+      new Promise((resolve) => {
+        const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+          resolve(server),
+        )
+      }),
+  }
+}
+
+/** Hono on Bun, through Bun.serve (the server process runs on Bun; see `runtime`). */
+async function honoBunApp(install) {
+  const { Hono } = await import('hono')
+  const app = await honoRoutes(Hono, install)
+  return {
+    listen: async () => {
+      const server = Bun.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+      // What servers/server.mjs reads of a Node server.
+      return { address: () => ({ port: server.port }) }
+    },
+  }
+}
+
+async function honoRoutes(Hono, install) {
+  const app = new Hono()
+  await install?.(app)
+  app.get('/', (c) => c.json({ ok: true }))
+  return app
+}
+
+const FRAMEWORKS = {
+  express: expressApp,
+  koa: koaApp,
+  fastify: fastifyApp,
+  hono: honoApp,
+  'hono-bun': honoBunApp,
+}
+
+/** @tokenward/hono from its build, on Node and on Bun alike. */
+async function installHonoTokenward(app, env, scenario) {
+  const { tokenward } = await import(adapterStatus('hono').url)
+  app.use(tokenward(tokenwardOptions(env, scenario)))
+}
+
+/** The Hono control: one more middleware that only returns next(). */
+async function installHonoNoop(app) {
+  app.use((_c, next) => next())
+}
+
+/** The Bun binary of the workspace's `bun` package (its postinstall script puts it there). */
+function bunBinary() {
+  try {
+    const require = createRequire(new URL('../../package.json', import.meta.url))
+    const binary = join(dirname(require.resolve('bun/package.json')), 'bin/bun.exe')
+    return existsSync(binary) ? binary : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** What runs a contender's server process: Node (undefined) or another runtime's binary. */
+export function runtimeBinary(name) {
+  return CONTENDERS[name].runtime === 'bun' ? bunBinary() : undefined
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -154,6 +224,51 @@ export const CONTENDERS = {
       const { default: plugin } = await import(adapterStatus('fastify').url)
       await app.register(plugin, tokenwardOptions(env, scenario))
     },
+  },
+
+  'hono-bare': {
+    optIn: true,
+    framework: 'hono',
+    label: 'hono on node (no auth)',
+    bare: true,
+  },
+  'hono-tokenward': {
+    optIn: true,
+    framework: 'hono',
+    label: 'hono on node + @tokenward/hono',
+    tokenward: 'hono',
+    install: installHonoTokenward,
+  },
+  'hono-noop': {
+    optIn: true,
+    framework: 'hono',
+    label: 'hono on node + a middleware that only returns next()',
+    control: true,
+    // A control: what one more middleware costs, and how far apart two equal servers measure.
+    install: installHonoNoop,
+  },
+  'hono-bun-bare': {
+    optIn: true,
+    framework: 'hono-bun',
+    runtime: 'bun',
+    label: 'hono on bun (no auth)',
+    bare: true,
+  },
+  'hono-bun-tokenward': {
+    optIn: true,
+    framework: 'hono-bun',
+    runtime: 'bun',
+    label: 'hono on bun + @tokenward/hono',
+    tokenward: 'hono',
+    install: installHonoTokenward,
+  },
+  'hono-bun-noop': {
+    optIn: true,
+    framework: 'hono-bun',
+    runtime: 'bun',
+    label: 'hono on bun + a middleware that only returns next()',
+    control: true,
+    install: installHonoNoop,
   },
 
   'fastify-noop': {
@@ -347,6 +462,9 @@ export const CONTENDERS = {
 export function unavailable(name) {
   const contender = CONTENDERS[name]
   if (contender === undefined) return 'unknown contender'
+  if (contender.runtime === 'bun' && bunBinary() === undefined) {
+    return 'the bun package is not installed (pnpm install at the root)'
+  }
   if (contender.tokenward !== undefined) {
     const status = adapterStatus(contender.tokenward)
     if (!status.ok) return status.reason

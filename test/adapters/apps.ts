@@ -7,10 +7,13 @@ import type { AuthResult, Requirements, Validator, ValidatorOptions } from '@tok
 import { toHttpResponse } from '@tokenward/core'
 import * as forExpress from '@tokenward/express'
 import fastifyPlugin from '@tokenward/fastify'
+import * as forHono from '@tokenward/hono'
 import * as forKoa from '@tokenward/koa'
 import { express, express4 } from '../../packages/express/test/frameworks.js'
 import { fastify } from '../../packages/fastify/test/frameworks.js'
+import { Hono, getRequestListener } from '../../packages/hono/test/frameworks.js'
 import { Koa, Koa2, Router } from '../../packages/koa/test/frameworks.js'
+import { startNest, type Platform } from '../../packages/nestjs/test/app.js'
 import { zitadelShape, type TestIssuer } from '../support/issuer.js'
 import { listen } from '../support/listen.js'
 
@@ -204,12 +207,43 @@ const fastifyFramework: Framework = {
   },
 }
 
+const honoFramework: Framework = {
+  name: 'hono 4 (@hono/node-server)',
+  async start(source, options = {}) {
+    const app = new Hono<forHono.OptionalTokenwardEnv>()
+    app.onError((error, c) => {
+      const { status, headers, body } = toHttpResponse(error)
+      return c.body(JSON.stringify(body), status as 500, { ...headers, 'x-rendered-by': 'app' })
+    })
+    app.use(forHono.tokenward(source, adapterOptions(options)))
+    for (const [path, guard] of Object.entries(ROUTES)) {
+      if (guard === null) app.get(path, (c) => c.json(echo(c.var.auth)))
+      else app.get(path, guardFor(guard, forHono), (c) => c.json(echo(c.var.auth)))
+    }
+    const handle = getRequestListener(app.fetch)
+    return listen((req, res) => {
+      void handle(req, res)
+    })
+  },
+}
+
+/** NestJS: TokenwardModule.forRoot, its global guard, @Roles/@Scopes/@RequireAuth, @Auth(). */
+function nestFramework(platform: Platform): Framework {
+  return {
+    name: `nestjs 12 (${platform})`,
+    start: (source, options = {}) => startNest(platform, source, echo, adapterOptions(options)),
+  }
+}
+
 export const FRAMEWORKS: readonly Framework[] = [
   expressFramework('express 5', express),
   expressFramework('express 4', express4),
   koaFramework('koa 3', Koa),
   koaFramework('koa 2', Koa2),
   fastifyFramework,
+  honoFramework,
+  nestFramework('express'),
+  nestFramework('fastify'),
 ]
 
 function isValidator(value: ValidatorOptions | Validator): value is Validator {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startIssuer, zitadelShape, type TestIssuer } from '../support/issuer.js'
 import { ORG, PROJECT, get } from './apps.js'
 
-const packages = ['express', 'koa', 'fastify'] as const
+const packages = ['express', 'koa', 'fastify', 'hono'] as const
 const packageDir = (name: string) =>
   fileURLToPath(new URL(`../../packages/${name}/`, import.meta.url))
 const built = ['core', ...packages].every((name) => existsSync(`${packageDir(name)}dist/index.js`))

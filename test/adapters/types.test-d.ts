@@ -3,9 +3,12 @@
 import type { AuthResult, Validator } from '@tokenward/core'
 import * as forExpress from '@tokenward/express'
 import tokenwardPlugin, { tokenward as namedPlugin } from '@tokenward/fastify'
+import * as forHono from '@tokenward/hono'
 import * as forKoa from '@tokenward/koa'
+import * as forNest from '@tokenward/nestjs'
 import { express } from '../../packages/express/test/frameworks.js'
 import { fastify, type FastifyRequest } from '../../packages/fastify/test/frameworks.js'
+import { Hono } from '../../packages/hono/test/frameworks.js'
 import { Koa, Router } from '../../packages/koa/test/frameworks.js'
 
 // Type-level assertions: their type parameters exist only to be checked.
@@ -126,3 +129,59 @@ expectTrue<Equals<FastifyRequest['auth'], AuthResult | null>>()
 server.get('/x', { config: { tokenward: 'yes' } }, () => 'x')
 // @ts-expect-error the options object comes last
 server.requireRoles({ org: '1' }, 'admin')
+
+// ---- Hono: c.var.auth is AuthResult, through the app's env or the middleware's
+new Hono<forHono.TokenwardEnv>()
+  .use(forHono.tokenward(validator))
+  .get(
+    '/',
+    forHono.requireRoles('admin'),
+    forHono.requireRoles('admin', 'billing', { org: '1' }),
+    forHono.requireScopes('read', 'write'),
+    forHono.requireAuth({ roles: { anyOf: ['admin', 'editor'] } }),
+    (c) => {
+      expectTrue<Equals<typeof c.var.auth, AuthResult>>()
+      const viaGet = c.get('auth')
+      expectTrue<Equals<typeof viaGet, AuthResult>>()
+      // @ts-expect-error AuthResult has no such member
+      return c.json({ subject: viaGet.subject, nope: c.var.auth.nope })
+    },
+  )
+new Hono().use(forHono.tokenward(options)).get('/', (c) => {
+  expectTrue<Equals<typeof c.var.auth, AuthResult>>()
+  return c.json({ subject: c.var.auth.subject })
+})
+new Hono().use(forHono.tokenward(validator, { optional: true, passErrors: true })).get('/', (c) => {
+  expectTrue<Equals<typeof c.var.auth, AuthResult | undefined>>()
+  // @ts-expect-error optional mode: possibly undefined
+  return c.json({ subject: c.var.auth.subject })
+})
+new Hono<{ Variables: forHono.TokenwardVariables & { requestId: string } }>().get('/', (c) => {
+  expectTrue<Equals<typeof c.var.requestId, string>>()
+  return c.json({ subject: c.var.auth.subject })
+})
+// @ts-expect-error the options object comes last
+forHono.requireRoles({ org: '1' }, 'admin')
+// @ts-expect-error no such adapter option
+forHono.tokenward(validator, { key: 'user' })
+// @ts-expect-error validator options need an audience
+forHono.tokenward({ issuer: 'https://issuer.example' })
+
+// ---- NestJS: module options, decorators' signatures
+forNest.TokenwardModule.forRoot(options, { globalGuard: false, optional: true })
+forNest.TokenwardModule.forRoot(validator)
+forNest.TokenwardModule.forRootAsync({
+  inject: ['ISSUER'],
+  useFactory: (issuer: string) => ({ issuer, audience: 'api' }),
+})
+forNest.TokenwardModule.forRootAsync({ useFactory: () => Promise.resolve(validator) })
+expectTrue<Equals<ReturnType<typeof forNest.Auth>, ParameterDecorator>>()
+expectTrue<Equals<ReturnType<typeof forNest.Roles>, MethodDecorator & ClassDecorator>>()
+forNest.Roles('admin', 'billing', { org: '1' })
+forNest.RequireAuth({ roles: { anyOf: ['admin', 'editor'] } })
+// @ts-expect-error the options object comes last
+forNest.Roles({ org: '1' }, 'admin')
+// @ts-expect-error the factory gives validator options or a validator
+forNest.TokenwardModule.forRootAsync({ useFactory: () => 'https://issuer.example' })
+// @ts-expect-error no such module option
+forNest.TokenwardModule.forRoot(validator, { key: 'user' })

@@ -31,6 +31,7 @@ export {
   type RoleOptions,
 } from './adapter.js'
 export { authorizationValues } from './bearer.js'
+export { authenticateFetch, failureResponse, fetchAuthorizationValues } from './fetch.js'
 export { hashToken } from './token.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'
 export { basicAuthorization, formUrlEncode } from './client-auth.js'

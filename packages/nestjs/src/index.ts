@@ -1,0 +1,274 @@
+/**
+ * @tokenward/nestjs: a NestJS module, guard and decorators over `@tokenward/core`, on Nest's
+ * Express and Fastify platforms. The guard reads every `Authorization` value, asks the core, sets
+ * `request.auth` and answers the core's errors; every decision is the core's.
+ *
+ * @packageDocumentation
+ */
+import {
+  Inject,
+  Injectable,
+  Module,
+  SetMetadata,
+  HttpException,
+  createParamDecorator,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type InjectionToken,
+  type ModuleMetadata,
+  type OptionalFactoryDependency,
+  type OnModuleDestroy,
+  type Provider,
+} from '@nestjs/common'
+import { APP_GUARD, HttpAdapterHost, Reflector } from '@nestjs/core'
+import {
+  adapterValidator,
+  authenticateRequest,
+  authorizationValues,
+  renderFailure,
+  roleRequirements,
+  type AuthResult,
+  type ErrorBody,
+  type Requirements,
+  type RoleOptions,
+  type Validator,
+  type ValidatorOptions,
+} from '@tokenward/core'
+
+export type { RoleOptions } from '@tokenward/core'
+
+/** Injection token of the module's `Validator` (`@Inject(TOKENWARD_VALIDATOR)`). */
+export const TOKENWARD_VALIDATOR = Symbol.for('@tokenward/nestjs:validator')
+const SETTINGS = Symbol.for('@tokenward/nestjs:settings')
+// Symbol.for: the ESM and CJS builds of this package read each other's decorators.
+const PUBLIC = Symbol.for('@tokenward/nestjs:public')
+const REQUIREMENTS = Symbol.for('@tokenward/nestjs:requirements')
+
+/** Options of the module besides the validator's. */
+export interface TokenwardModuleOptions {
+  /**
+   * Install `TokenwardGuard` for every route (an `APP_GUARD`); `@Public()` leaves a route alone.
+   * With false, add it where you want it: `@UseGuards(TokenwardGuard)`. Default true.
+   */
+  readonly globalGuard?: boolean
+  /**
+   * Let a request without a bearer token through with `request.auth` undefined; a bad token is
+   * still rejected, and `@Roles`/`@Scopes`/`@RequireAuth` still answer `missing_token`. Default false.
+   */
+  readonly optional?: boolean
+}
+
+/** `TokenwardModule.forRootAsync`: the validator's options (or a validator) from a factory. */
+export interface TokenwardModuleAsyncOptions
+  extends TokenwardModuleOptions, Pick<ModuleMetadata, 'imports'> {
+  /** Called with the values of `inject`'s tokens, in order (Nest's factory providers). */
+  readonly useFactory: (
+    ...args: never[]
+  ) => ValidatorOptions | Validator | Promise<ValidatorOptions | Validator>
+  readonly inject?: readonly (InjectionToken | OptionalFactoryDependency)[]
+}
+
+interface Settings {
+  readonly validator: Validator
+  readonly created: boolean
+  readonly optional: boolean
+}
+
+/** The request of either platform: Express's, or Fastify's with the Node request in `raw`. */
+interface PlatformRequest {
+  auth?: AuthResult
+  readonly rawHeaders?: readonly string[]
+  readonly raw?: { readonly rawHeaders: readonly string[] }
+}
+
+/**
+ * The error a failed authentication throws: an `HttpException` whose response is the core's JSON
+ * body and whose status is the core's. The guard has already set the core's headers
+ * (`WWW-Authenticate`, `Cache-Control`, `Retry-After`) on the response; `headers` holds them for
+ * an exception filter of yours, `cause` the core's error.
+ */
+export class TokenwardException extends HttpException {
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: ErrorBody
+
+  constructor(
+    body: ErrorBody,
+    status: number,
+    headers: Readonly<Record<string, string>>,
+    cause: unknown,
+  ) {
+    super(body, status, { cause })
+    this.body = body
+    this.headers = headers
+  }
+}
+
+/**
+ * Authenticates a request and checks the route's `@Roles`, `@Scopes` and `@RequireAuth`
+ * (method and controller); `@Public()` routes are left alone. Global by default (see
+ * {@link TokenwardModuleOptions.globalGuard}).
+ */
+@Injectable()
+export class TokenwardGuard implements CanActivate {
+  readonly #settings: Settings
+  readonly #reflector: Reflector
+  readonly #adapterHost: HttpAdapterHost
+
+  constructor(
+    @Inject(SETTINGS) settings: Settings,
+    @Inject(Reflector) reflector: Reflector,
+    @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
+  ) {
+    this.#settings = settings
+    this.#reflector = reflector
+    this.#adapterHost = adapterHost
+  }
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (context.getType() !== 'http') {
+      throw new Error(`tokenward: TokenwardGuard protects HTTP routes, not ${context.getType()}`)
+    }
+    const targets = [context.getHandler(), context.getClass()]
+    if (this.#reflector.getAllAndOverride<boolean | undefined>(PUBLIC, targets) === true) {
+      return true
+    }
+    const requirements = this.#reflector
+      .getAll<(readonly Requirements[] | undefined)[]>(REQUIREMENTS, targets)
+      .flatMap((list) => list ?? [])
+    const http = context.switchToHttp()
+    const request = http.getRequest<PlatformRequest>()
+    const response = http.getResponse<unknown>()
+    const { validator, optional } = this.#settings
+    const raw = request.rawHeaders ?? request.raw?.rawHeaders ?? []
+    return authenticateRequest(
+      validator,
+      authorizationValues(raw),
+      optional,
+      (auth) => {
+        if (auth !== undefined) request.auth = auth
+        try {
+          for (const requirement of requirements) validator.authorize(auth, requirement)
+        } catch (error) {
+          return this.#reject(error, response)
+        }
+        return true
+      },
+      (error) => this.#reject(error, response),
+    )
+  }
+
+  /** Sets the core's headers on the platform's response and throws the core's status and body. */
+  #reject(error: unknown, response: unknown): never {
+    const { status, headers, body } = renderFailure(this.#settings.validator, error)
+    const { httpAdapter } = this.#adapterHost
+    for (const [name, value] of Object.entries(headers))
+      httpAdapter.setHeader(response, name, value)
+    throw new TokenwardException(body, status, headers, error)
+  }
+}
+
+/**
+ * `TokenwardModule.forRoot({ issuer, audience })` (or a validator) in your root module: a global
+ * module providing the validator (`TOKENWARD_VALIDATOR`) and `TokenwardGuard`, installed for every
+ * route unless `globalGuard: false`. A bad option throws a `ConfigurationError` naming it.
+ */
+@Module({})
+export class TokenwardModule implements OnModuleDestroy {
+  readonly #settings: Settings
+
+  constructor(@Inject(SETTINGS) settings: Settings) {
+    this.#settings = settings
+  }
+
+  static forRoot(
+    optionsOrValidator: ValidatorOptions | Validator,
+    options: TokenwardModuleOptions = {},
+  ): DynamicModule {
+    const settings = settingsOf(optionsOrValidator, options)
+    return dynamicModule({ provide: SETTINGS, useValue: settings }, options, [])
+  }
+
+  static forRootAsync(options: TokenwardModuleAsyncOptions): DynamicModule {
+    const settings: Provider = {
+      provide: SETTINGS,
+      useFactory: async (...args: unknown[]) =>
+        settingsOf(await options.useFactory(...(args as never[])), options),
+      inject: [...(options.inject ?? [])],
+    }
+    return dynamicModule(settings, options, options.imports ?? [])
+  }
+
+  /** Closes a validator the module created (its timers and sockets) when the app closes. */
+  async onModuleDestroy(): Promise<void> {
+    if (this.#settings.created) await this.#settings.validator.close()
+  }
+}
+
+function settingsOf(
+  optionsOrValidator: ValidatorOptions | Validator,
+  options: TokenwardModuleOptions,
+): Settings {
+  const { validator, created } = adapterValidator(optionsOrValidator)
+  return { validator, created, optional: options.optional === true }
+}
+
+function dynamicModule(
+  settings: Provider,
+  options: TokenwardModuleOptions,
+  imports: NonNullable<ModuleMetadata['imports']>,
+): DynamicModule {
+  const providers: Provider[] = [
+    settings,
+    { provide: TOKENWARD_VALIDATOR, useFactory: (s: Settings) => s.validator, inject: [SETTINGS] },
+    TokenwardGuard,
+  ]
+  if (options.globalGuard !== false)
+    providers.push({ provide: APP_GUARD, useExisting: TokenwardGuard })
+  return {
+    module: TokenwardModule,
+    global: true,
+    imports,
+    providers,
+    exports: [SETTINGS, TOKENWARD_VALIDATOR, TokenwardGuard],
+  }
+}
+
+/** Adds requirements to a route (method) or to every route of a controller (class). */
+function requiring(requirements: Requirements): MethodDecorator & ClassDecorator {
+  return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const holder = (descriptor?.value as object | undefined) ?? target
+    const list = (Reflect.getOwnMetadata(REQUIREMENTS, holder) as Requirements[] | undefined) ?? []
+    Reflect.defineMetadata(REQUIREMENTS, [...list, requirements], holder)
+  }
+}
+
+/** Requires every role named; a trailing `{ org }` counts only roles granted in that organisation. */
+export function Roles(...roles: string[]): MethodDecorator & ClassDecorator
+export function Roles(
+  ...args: [...roles: string[], options: RoleOptions]
+): MethodDecorator & ClassDecorator
+export function Roles(...args: (string | RoleOptions)[]): MethodDecorator & ClassDecorator {
+  return requiring(roleRequirements(args))
+}
+
+/** Requires every scope named; a 403 names them in the challenge. */
+export function Scopes(...scopes: string[]): MethodDecorator & ClassDecorator {
+  return requiring({ scopes })
+}
+
+/** Requires what the core's `Requirements` say, e.g. `{ roles: { anyOf: ['admin', 'editor'] } }`. */
+export function RequireAuth(requirements: Requirements): MethodDecorator & ClassDecorator {
+  return requiring(requirements)
+}
+
+/** Leaves a route (or every route of a controller) unauthenticated: the guard lets it through. */
+export function Public(): MethodDecorator & ClassDecorator {
+  return SetMetadata(PUBLIC, true)
+}
+
+/** The request's `AuthResult` as a handler parameter: `me(@Auth() auth: AuthResult)`. */
+export const Auth: () => ParameterDecorator = createParamDecorator(
+  (_data: unknown, context: ExecutionContext) =>
+    context.switchToHttp().getRequest<PlatformRequest>().auth,
+)
