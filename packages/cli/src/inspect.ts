@@ -164,6 +164,10 @@ function found(step: InspectionStep, report: Inspection): string {
       return `verified with the issuer's key${typeof header?.kid === 'string' ? ` ${header.kid}` : ''}`
     case 'introspection':
       return 'the issuer says active'
+    case 'binding':
+      return claims?.cnf === undefined
+        ? 'not sender-constrained'
+        : 'the proof of possession matches the token (cnf)'
     case 'requirements':
       return `roles ${JSON.stringify(result?.roles ?? {})}, scopes ${JSON.stringify(result?.scopes ?? [])}`
   }

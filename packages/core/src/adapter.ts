@@ -4,8 +4,9 @@
  * values, calls {@link authenticateRequest}, attaches the result, and renders a failure with
  * {@link renderFailure}.
  */
+import { authorizationValues } from './bearer.js'
 import { isTokenwardError, toHttpResponse, type HttpErrorResponse } from './errors.js'
-import type { AuthResult, Requirements, ValidatorOptions } from './types.js'
+import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
 import { createValidator, type Validator } from './validator.js'
 
 /** Restricts role guards to roles granted in one organisation. */
@@ -42,10 +43,11 @@ export function authenticateRequest<R>(
   optional: boolean,
   accepted: (auth: AuthResult | undefined) => R,
   rejected: (error: unknown) => R,
+  request?: RequestContext | (() => RequestContext),
 ): R | Promise<R> {
   let auth: AuthResult | Promise<AuthResult>
   try {
-    auth = validator.authenticateNow(authorization)
+    auth = validator.authenticateNow(authorization, undefined, request)
   } catch (error) {
     return refused(error, optional, accepted, rejected)
   }
@@ -75,6 +77,114 @@ function refused<R>(
 export function renderFailure(validator: Validator, error: unknown): HttpErrorResponse {
   if (!isTokenwardError(error)) validator.reportUnexpected?.(error)
   return toHttpResponse(error)
+}
+
+/**
+ * The answer to a request for this API's protected resource metadata (RFC 9728 §3.2: a GET of
+ * `/.well-known/oauth-protected-resource`, with the resource id's path after it), or undefined
+ * for any other request (or without the `resource` option).
+ */
+export function metadataResponse(
+  validator: Validator,
+  method: string,
+  path: string,
+): HttpResponse | undefined {
+  if (method !== 'GET' && method !== 'HEAD') return undefined
+  const resource = validator.protectedResource?.()
+  if (resource === undefined) return undefined
+  const query = path.indexOf('?')
+  if ((query === -1 ? path : path.slice(0, query)) !== resource.path) return undefined
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'max-age=300' },
+    body: resource.document,
+  }
+}
+
+/** A framework-neutral HTTP answer. */
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+}
+
+/** What a Node server request (`http.IncomingMessage`) offers for DPoP and mTLS. */
+export interface NodeRequestLike {
+  readonly method?: string | undefined
+  readonly url?: string | undefined
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /** A `net.Socket`, or a `tls.TLSSocket` (`encrypted`, `getPeerCertificate()`). */
+  readonly socket?: object | null
+}
+
+interface TlsSocketLike {
+  readonly encrypted?: boolean
+  getPeerCertificate?(): unknown
+}
+
+/**
+ * The request context of a Node request, built when binding needs it (a DPoP proof, a
+ * certificate-bound token): the absolute URL per the validator's `http` option, the headers and
+ * the TLS connection's client certificate (RFC 8705 §3).
+ */
+export function nodeRequestContext(
+  validator: Validator,
+  req: NodeRequestLike,
+  url = req.url ?? '/',
+): () => RequestContext {
+  return () => {
+    const socket = (req.socket ?? undefined) as TlsSocketLike | undefined
+    const peer = socket?.getPeerCertificate?.() as { raw?: unknown } | undefined
+    const parts = {
+      method: req.method ?? 'GET',
+      path: url,
+      headers: req.headers,
+      encrypted: socket?.encrypted === true,
+      certificate: peer?.raw instanceof Uint8Array ? { raw: peer.raw } : undefined,
+    }
+    return (
+      validator.requestContext?.(parts) ?? {
+        method: parts.method,
+        url: `http://localhost${parts.path}`,
+        headers: req.headers,
+      }
+    )
+  }
+}
+
+/** What a Node-based adapter does with a request's outcome. */
+export interface NodeOutcome<R> {
+  /** The token was accepted (or, optional, there was none): attach `auth` and go on. */
+  readonly accepted: (auth: AuthResult | undefined) => R
+  /** Render the failure (or pass it on to the framework). */
+  readonly rejected: (error: unknown) => R
+  /** Answer with this response (the protected resource metadata, RFC 9728). */
+  readonly answer: (response: HttpResponse) => R
+}
+
+/**
+ * One request of a Node-based framework (Express, Koa, Fastify): the RFC 9728 metadata when it
+ * asks for it, else the request authenticated from every `Authorization` line (`rawHeaders`),
+ * its DPoP proof and client certificate read only if the token needs them. `url` is the path
+ * and query the client sent (Express's `originalUrl`).
+ */
+export function authenticateNodeRequest<R>(
+  validator: Validator,
+  req: NodeRequestLike & { readonly rawHeaders: readonly string[] },
+  url: string,
+  optional: boolean,
+  outcome: NodeOutcome<R>,
+): R | Promise<R> {
+  const metadata = metadataResponse(validator, req.method ?? 'GET', url)
+  if (metadata !== undefined) return outcome.answer(metadata)
+  return authenticateRequest(
+    validator,
+    authorizationValues(req.rawHeaders),
+    optional,
+    outcome.accepted,
+    outcome.rejected,
+    nodeRequestContext(validator, req, url),
+  )
 }
 
 /**

@@ -12,6 +12,24 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
  * passed {@link checkB64token} when it was first seen, so a cache hit skips the pattern.
  */
 export function bearerCredential(authorization: unknown, maxTokenLength: number): string {
+  return credentialOf(authorization, maxTokenLength, false).token
+}
+
+/** An access token and the scheme it came with. */
+export interface Credential {
+  readonly scheme: 'Bearer' | 'DPoP'
+  readonly token: string
+}
+
+/**
+ * The credential of an `Authorization` header: `Bearer` (RFC 6750 §2.1), or `DPoP` (RFC 9449
+ * §7.1) when `dpop` is accepted; any other scheme counts as no token.
+ */
+export function credentialOf(
+  authorization: unknown,
+  maxTokenLength: number,
+  dpop: boolean,
+): Credential {
   let header: unknown = authorization
   if (Array.isArray(header)) {
     if (header.length > 1) {
@@ -28,21 +46,24 @@ export function bearerCredential(authorization: unknown, maxTokenLength: number)
   // The scheme ends at the first white space; RFC 7235 §2.1 separates it from its credentials
   // with spaces only (1*SP): any other white space there makes a malformed Bearer header.
   const end = value.search(/\s/)
-  const scheme = end === -1 ? value : value.slice(0, end)
-  if (scheme.toLowerCase() !== 'bearer') throw new TokenwardError('missing_token')
+  const given = (end === -1 ? value : value.slice(0, end)).toLowerCase()
+  const scheme = given === 'bearer' ? 'Bearer' : dpop && given === 'dpop' ? 'DPoP' : undefined
+  if (scheme === undefined) throw new TokenwardError('missing_token')
   if (end !== -1 && value[end] !== ' ') {
     throw new TokenwardError('invalid_request', {
       detail: 'the scheme must be followed by a space',
     })
   }
   const token = end === -1 ? '' : value.slice(end + 1).replace(/^ +/, '')
-  if (token === '') throw new TokenwardError('invalid_request', { detail: 'no token after Bearer' })
+  if (token === '') {
+    throw new TokenwardError('invalid_request', { detail: `no token after ${scheme}` })
+  }
   if (token.length > maxTokenLength) {
     throw new TokenwardError('malformed_token', {
       detail: `longer than ${maxTokenLength} characters`,
     })
   }
-  return token
+  return { scheme, token }
 }
 
 /** RFC 6750 §2.1's b64token, or `invalid_request`. */

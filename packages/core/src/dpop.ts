@@ -17,6 +17,7 @@ import { EmbeddedJWK, calculateJwkThumbprint, type CryptoKey, type JWK } from 'j
 import { LRUCache } from 'lru-cache'
 import { TokenwardError, describeValue } from './errors.js'
 import { verifySignature } from './signature.js'
+import { andThen } from './settle.js'
 import { decodeClaims, isJwsShaped } from './token.js'
 import type { ReplayStore, RequestContext } from './types.js'
 
@@ -238,11 +239,6 @@ async function importKey(entry: ProofKey, algorithms: readonly string[]): Promis
   }
 }
 
-/** `next(value)` now, or once the promise settles. */
-function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
-  return value instanceof Promise ? value.then(next) : next(value)
-}
-
 /**
  * Checks a DPoP proof (RFC 9449 §4.3) for a request and records it as used. Throws, or rejects
  * with, `invalid_dpop_proof` (401, `DPoP` challenge with `algs`). Synchronous when the proof's
@@ -272,11 +268,11 @@ export function checkDpopProof(
   }
   const { target, ...checked } = checkClaims(claims, check)
   const imported = entry.key === undefined ? importKey(entry, algorithms) : undefined
-  return then(imported, () => {
+  return andThen(imported, () => {
     const key = entry.key!
     const jkt = entry.jkt!
     // §4.3 check 6.
-    return then(verified(proof, alg, key, algorithms), () => {
+    return andThen(verified(proof, alg, key, algorithms), () => {
       // §11.1: a proof is single-use. The record lives as long as the proof could be accepted;
       // its key names the proof by key, target and jti, hashed (a jti is the client's text).
       const ttlSeconds = Math.max(
@@ -284,7 +280,7 @@ export function checkDpopProof(
         Math.ceil(checked.iat + (check.iatWindowSeconds ?? DPOP_IAT_WINDOW_SECONDS) - check.now),
       )
       const replayKey = `dpop:${hash('sha256', `${jkt}\n${target}\n${checked.jti}`, 'base64url')}`
-      return then(check.replay.claim(replayKey, ttlSeconds), (fresh) => {
+      return andThen(check.replay.claim(replayKey, ttlSeconds), (fresh) => {
         if (!fresh) throw refuse('the proof was used before', algorithms)
         return { jkt, alg, jwk: entry.header.jwk as JWK, ...checked }
       })

@@ -226,6 +226,12 @@ export class TokenwardError extends Error {
    * `dpop` option.
    */
   declare dpop: DpopChallenge | undefined
+  /**
+   * The URL of this API's protected resource metadata (RFC 9728 §5.1): a 401 challenge names it
+   * (`resource_metadata`) so a client can find the authorization server. Set by the validator
+   * from its `resource` option.
+   */
+  declare resourceMetadata: string | undefined
 
   constructor(code: TokenwardErrorCode, options: TokenwardErrorOptions = {}) {
     // A rejected token is an answer, not a fault: it is built without the stack trace V8 would
@@ -248,7 +254,10 @@ export class TokenwardError extends Error {
    */
   wwwAuthenticate(): string | undefined {
     if (this.status >= 500) return undefined
-    const realm = `realm="${quote(this.realm)}"`
+    const realm =
+      this.resourceMetadata === undefined || this.status !== 401
+        ? `realm="${quote(this.realm)}"`
+        : `realm="${quote(this.realm)}", resource_metadata="${quote(this.resourceMetadata)}"`
     const attributes = this.error === undefined ? NO_PARAMETERS : errorParameters(this)
     const dpop = this.dpop
     if (dpop === undefined) return challenge('Bearer', [realm, ...attributes])

@@ -2,8 +2,8 @@
  * The Fetch API side of the adapter kit: for handlers that take a Web `Request` and answer a
  * `Response` (Cloudflare Workers, `Bun.serve`, `Deno.serve`, Next.js route handlers, Hono).
  */
-import { renderFailure } from './adapter.js'
-import type { AuthResult, Requirements } from './types.js'
+import { metadataResponse, renderFailure } from './adapter.js'
+import type { AuthResult, RequestContext, Requirements } from './types.js'
 import type { Validator } from './validator.js'
 
 /**
@@ -21,9 +21,36 @@ export function authenticateFetch(
   request: Request,
   requirements?: Requirements,
 ): Promise<AuthResult | Response> {
+  const metadata = metadataResponse(validator, request.method, new URL(request.url).pathname)
+  if (metadata !== undefined) {
+    return Promise.resolve(new Response(JSON.stringify(metadata.body), metadata))
+  }
   return validator
-    .authenticate(fetchAuthorizationValues(request.headers), requirements)
+    .authenticate(fetchAuthorizationValues(request.headers), requirements, () =>
+      fetchRequestContext(validator, request),
+    )
     .catch((error: unknown) => failureResponse(validator, error))
+}
+
+/**
+ * The request as DPoP binding sees it (RFC 9449 §4.3): its method, its URL as the runtime gives
+ * it (or as `http.baseUrl` / trusted proxy headers say) and its headers. A Fetch API request
+ * carries no client certificate; behind a TLS-terminating proxy, `http.clientCertificateHeader`
+ * names the header that does.
+ */
+export function fetchRequestContext(validator: Validator, request: Request): RequestContext {
+  const url = new URL(request.url)
+  const headers: Record<string, string> = {}
+  request.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  const parts = {
+    method: request.method,
+    path: `${url.pathname}${url.search}`,
+    headers: { host: url.host, ...headers },
+    encrypted: url.protocol === 'https:',
+  }
+  return validator.requestContext?.(parts) ?? { method: request.method, url: request.url, headers }
 }
 
 /** The `Response` for a failure: {@link renderFailure}'s status, headers and JSON body. */

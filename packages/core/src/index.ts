@@ -23,15 +23,26 @@ export {
 } from './errors.js'
 export {
   adapterValidator,
+  authenticateNodeRequest,
   authenticateRequest,
   closeWithServer,
+  metadataResponse,
+  nodeRequestContext,
   renderFailure,
+  type HttpResponse,
+  type NodeOutcome,
+  type NodeRequestLike,
   resolveValidator,
   roleRequirements,
   type RoleOptions,
 } from './adapter.js'
 export { authorizationValues } from './bearer.js'
-export { authenticateFetch, failureResponse, fetchAuthorizationValues } from './fetch.js'
+export {
+  authenticateFetch,
+  failureResponse,
+  fetchAuthorizationValues,
+  fetchRequestContext,
+} from './fetch.js'
 export { hashToken } from './token.js'
 export { checkRequirements, readScopes, toRoleMap } from './roles.js'
 export { basicAuthorization, formUrlEncode } from './client-auth.js'
@@ -53,3 +64,36 @@ export type {
   ValidatorOptions,
   ZitadelKeyFile,
 } from './types.js'
+export {
+  DPOP_CLOCK_TOLERANCE_SECONDS,
+  DPOP_IAT_WINDOW_SECONDS,
+  checkDpopProof,
+  createMemoryReplayStore,
+  dpopHeader,
+  normalizeHtu,
+  type DpopProof,
+  type DpopProofCheck,
+  type MemoryReplayStoreOptions,
+} from './dpop.js'
+export {
+  certificateThumbprint,
+  checkAuthentication,
+  checkBinding,
+  dpopChallenge,
+  type AuthenticationCheck,
+  type BindingPolicy,
+  type Presentation,
+} from './binding.js'
+export type { HttpRequestParts } from './request-context.js'
+export type { ProtectedResource } from './validator-types.js'
+export type {
+  ClientCertificate,
+  DpopMode,
+  DpopOptions,
+  HttpOptions,
+  ReplayStore,
+  RequestContext,
+  ResourceOptions,
+  TenantOptions,
+} from './types.js'
+export type { AuthScheme, DpopChallenge, TokenwardErrorOptions } from './errors.js'

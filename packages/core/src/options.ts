@@ -22,6 +22,14 @@ import {
 } from './option-values.js'
 import { issuerPolicy, type IssuerPolicy } from './issuer-policy.js'
 import { unusableKey } from './key-identity.js'
+import {
+  dpopOption,
+  httpOption,
+  resourceOption,
+  type DpopConfig,
+  type HttpConfig,
+  type ResourceConfig,
+} from './request-options.js'
 import { roleReader, type RoleReader } from './roles.js'
 import type { TokenCacheSettings } from './verdicts.js'
 import type { JwksOptions, Logger, TokenwardEvent, ValidatorOptions } from './types.js'
@@ -45,6 +53,9 @@ const TOP_LEVEL_OPTIONS = optionNames<ValidatorOptions>({
   tokenCache: true,
   introspection: true,
   tenants: true,
+  dpop: true,
+  resource: true,
+  http: true,
   logger: true,
   onEvent: true,
   fetch: true,
@@ -96,6 +107,9 @@ export interface Config {
   readonly fetch: typeof fetch
   /** Ms since the epoch: token times and verdict caches. */
   readonly clock: () => number
+  readonly dpop: DpopConfig
+  readonly resource: ResourceConfig | undefined
+  readonly http: HttpConfig
 }
 
 export function checkOptions(options: ValidatorOptions): Config {
@@ -161,7 +175,11 @@ export function checkOptions(options: ValidatorOptions): Config {
   if (typeof clock !== 'function' || !Number.isFinite(clock()))
     fail('clock', 'must be a function returning the current time in ms, like Date.now')
 
+  const dpop = dpopOption(options.dpop, header.algorithms, clock)
   return {
+    dpop,
+    resource: resourceOption(options, issuers, dpop),
+    http: httpOption(options.http),
     issuers,
     issuer,
     audience,

@@ -3,7 +3,8 @@
  * is reported to `onEvent` (with how long it took) and, where an operator must act, to the
  * logger. The one place a `TokenwardError` is stamped and counted.
  */
-import { isTokenwardError } from './errors.js'
+import { dpopChallenge } from './binding.js'
+import { isTokenwardError, type AuthScheme } from './errors.js'
 import type { Config } from './options.js'
 import { NO_ROLE_READER } from './roles.js'
 import type { AuthResult } from './types.js'
@@ -42,10 +43,21 @@ export class Outcomes {
     return result
   }
 
-  /** Every rejection leaves through here: it gets the validator's realm and is counted. */
-  rejected(error: unknown, started = NOT_TIMED): unknown {
+  /**
+   * Every rejection leaves through here: it gets the validator's realm, the resource metadata
+   * URL (RFC 9728 §5.1) and, where DPoP is in play, the DPoP challenge (RFC 9449 §7.1: for a
+   * request that used the DPoP scheme, or when only DPoP-bound tokens are accepted), and is
+   * counted.
+   */
+  rejected(error: unknown, started = NOT_TIMED, scheme: AuthScheme = 'Bearer'): unknown {
     if (!isTokenwardError(error)) return error
+    const { dpop, resource } = this.config
     error.realm = this.config.realm
+    if (resource !== undefined) error.resourceMetadata = resource.metadataUrl
+    if (error.dpop === undefined && (scheme === 'DPoP' || dpop.mode === 'required')) {
+      error.dpop = dpopChallenge({ mode: dpop.mode, algorithms: dpop.algorithms })
+      error.scheme ??= scheme
+    }
     const { onEvent } = this.config
     if (onEvent !== undefined) {
       onEvent(

@@ -25,8 +25,9 @@ import { exactIssuer } from './issuer-policy.js'
 import type { Issuers } from './issuers.js'
 import type { KeySource, VerificationKey } from './keys.js'
 import type { Config } from './options.js'
+import { BARE, bindingApplies, checkPresented, checkRoute, type Presented } from './presentation.js'
 import { buildResult } from './result.js'
-import { checkRequirements } from './roles.js'
+import { andThen } from './settle.js'
 import { verifySignature } from './signature.js'
 import { decodeClaims, isJwsShaped, type Classified, type TokenClassifier } from './token.js'
 import type { AuthResult, Claims, Requirements } from './types.js'
@@ -44,6 +45,7 @@ export type CheckName =
   | 'format'
   | 'signature'
   | 'introspection'
+  | 'binding'
   | 'requirements'
 
 /** A step's name: a reported check, or the building of the result (which checks nothing). */
@@ -87,6 +89,8 @@ export class Work {
     readonly now: number,
     /** Its verdict is to be remembered (validate, not inspect; a JWT; a token cache). */
     readonly remember: boolean,
+    /** The scheme and request the token came with. */
+    readonly presented: Presented = BARE,
   ) {}
 }
 
@@ -102,12 +106,6 @@ export interface Step {
   readonly needs: readonly CheckName[] | 'all'
   readonly applies: (work: Work, parts: Parts) => boolean
   readonly phases: readonly Phase[]
-}
-
-/** `next(value)` now, or once the promise settles: the one branch on a promise in the steps. */
-function then<T>(value: T | Promise<T>, next: (value: T) => void): void | Promise<void> {
-  if (value instanceof Promise) return value.then(next)
-  next(value)
 }
 
 const isJwt = (work: Work): boolean => work.classified.kind === 'jwt'
@@ -186,11 +184,11 @@ export const STEPS: readonly Step[] = [
     applies: isJwt,
     phases: [
       (w, p) =>
-        then(p.issuers.get(w.claims.iss as string).keys(), (keys) => {
+        andThen(p.issuers.get(w.claims.iss as string).keys(), (keys) => {
           w.keys = keys
         }),
       (w) =>
-        then(w.keys!.getKey(w.header), (key) => {
+        andThen(w.keys!.getKey(w.header), (key) => {
           w.key = key
         }),
       (w) => verifySignature(w.token, w.header.alg as string, w.key!),
@@ -219,14 +217,14 @@ export const STEPS: readonly Step[] = [
       (w, p) => {
         const issuer = w.result === undefined ? p.issuers.first : p.issuers.get(w.result.issuer)
         w.introspectedAt = issuer.issuer
-        return then(issuer.introspectionEndpoint(), (endpoint) => {
+        return andThen(issuer.introspectionEndpoint(), (endpoint) => {
           w.endpoint = endpoint
         })
       },
       (w, p) => {
         const answer = p.introspector!.introspect(w.token, w.endpoint, w.introspectedAt)
         w.cached = !(answer instanceof Promise)
-        return then(answer, (claims) => {
+        return andThen(answer, (claims) => {
           w.answer = claims
         })
       },
@@ -242,12 +240,19 @@ export const STEPS: readonly Step[] = [
     ],
   },
   {
+    // The sender constraint: a DPoP proof or the client certificate the token is bound to.
+    name: 'binding',
+    needs: 'all',
+    applies: (w, p) => w.result !== undefined && bindingApplies(w.result, w.presented, p.config),
+    phases: [(w, p) => checkPresented(w.result!, w.presented, p.config, w.now)],
+  },
+  {
     name: 'requirements',
     needs: 'all',
     applies: (w) => w.requirements !== undefined,
     phases: [
-      (w) => {
-        checkRequirements(w.result!, w.requirements!)
+      (w, p) => {
+        checkRoute(w.result!, w.requirements!, p.config, w.now)
       },
     ],
   },

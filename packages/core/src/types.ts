@@ -242,6 +242,16 @@ export interface ValidatorOptions {
         readonly maxBytes?: number
       }
   readonly introspection?: IntrospectionOptions
+  /** DPoP (RFC 9449): whether proof-of-possession tokens are accepted, required or refused. */
+  readonly dpop?: DpopOptions
+  /**
+   * This API as an OAuth protected resource: its resource identifier (RFC 8707) and the metadata
+   * adapters serve at `/.well-known/oauth-protected-resource` (RFC 9728); every 401 challenge
+   * then names that metadata (`resource_metadata`).
+   */
+  readonly resource?: ResourceOptions
+  /** How adapters read the request URL and client certificate (DPoP `htu`, RFC 8705). */
+  readonly http?: HttpOptions
   /**
    * Where operators hear of outages and misconfigurations: a console-style logger
    * `(message, meta)`, a pino or bunyan logger `(meta, message)`, or `false` for none. Default:
@@ -322,6 +332,36 @@ export interface ReplayStore {
  * object with the DER in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`).
  */
 export type ClientCertificate = Uint8Array | string | { readonly raw: Uint8Array }
+
+/** This API as an OAuth 2.0 protected resource. */
+export interface ResourceOptions {
+  /** The resource identifier (RFC 8707 §2, RFC 9728 §2): an https URL without fragment. */
+  readonly id: string
+  /**
+   * More metadata members (RFC 9728 §2), e.g. `scopes_supported`, `resource_name`,
+   * `resource_documentation`; they override the ones tokenward derives.
+   */
+  readonly metadata?: Readonly<Record<string, unknown>>
+}
+
+/** How the request's own URL and client certificate are found. */
+export interface HttpOptions {
+  /**
+   * The URL clients use to reach this API (scheme, host, port, path prefix), e.g. behind a
+   * proxy: request URLs are built on it. Default: from the request itself.
+   */
+  readonly baseUrl?: string
+  /**
+   * Read `X-Forwarded-Proto` and `X-Forwarded-Host` (set by a proxy you trust). Default false:
+   * a client could otherwise choose the URL its DPoP proof is checked against.
+   */
+  readonly trustProxy?: boolean
+  /**
+   * A header in which a TLS-terminating proxy you trust passes the client certificate (PEM,
+   * URL-encoded or not), e.g. `x-client-cert`. Default: the TLS connection's own certificate.
+   */
+  readonly clientCertificateHeader?: string
+}
 
 /** What the request carries besides the token: what DPoP and mTLS binding need. */
 export interface RequestContext {

@@ -1,6 +1,14 @@
 /** The public shape of a validator and of its `inspect` report. */
 import type { StepReport } from './inspect.js'
-import type { AuthResult, Claims, Requirements } from './types.js'
+import type { HttpRequestParts } from './request-context.js'
+import type { AuthResult, Claims, RequestContext, Requirements } from './types.js'
+
+/** This API's RFC 9728 metadata document and where it is served. */
+export interface ProtectedResource {
+  /** `/.well-known/oauth-protected-resource` plus the path of the resource id (RFC 9728 §3.1). */
+  readonly path: string
+  readonly document: Readonly<Record<string, unknown>>
+}
 
 /** A configured validator. Create one per API with {@link createValidator} and share it. */
 export interface Validator {
@@ -10,6 +18,7 @@ export interface Validator {
   authenticate(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
+    request?: RequestContext | (() => RequestContext),
   ): Promise<AuthResult>
   /**
    * {@link Validator.authenticate} without a promise when none is needed, for framework adapters:
@@ -20,6 +29,7 @@ export interface Validator {
   authenticateNow(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
+    request?: RequestContext | (() => RequestContext),
   ): AuthResult | Promise<AuthResult>
   /**
    * Checks requirements on an already validated token; throws `insufficient_scope` /
@@ -36,12 +46,23 @@ export interface Validator {
    * Runs every check and reports each (for tools such as `tokenward inspect`): the same checks,
    * in the same order, as `validate`, which stops at the first failure.
    */
-  inspect(token: string, requirements?: Requirements): Promise<Inspection>
+  inspect(token: string, requirements?: Requirements, request?: RequestContext): Promise<Inspection>
   /**
    * Reports an error that is not a {@link TokenwardError} (a bug, a throwing callback) through
    * the validator's logger: what adapters do before they answer it with a bare 500.
    */
   reportUnexpected?(error: unknown): void
+  /**
+   * The {@link RequestContext} of a request from its parts, by the `http` option (base URL,
+   * trusted proxy headers, the client-certificate header): what adapters pass to
+   * {@link Validator.authenticateNow}.
+   */
+  requestContext?(parts: HttpRequestParts): RequestContext
+  /**
+   * This API's protected resource metadata (RFC 9728) and the path adapters serve it at, when
+   * the `resource` option is set.
+   */
+  protectedResource?(): ProtectedResource | undefined
   /** The `WWW-Authenticate` realm. */
   readonly realm: string
 }

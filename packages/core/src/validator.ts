@@ -3,7 +3,7 @@
  * can, runs the pipeline when it must, and is the one place a rejection leaves the core (where
  * it gets this validator's realm and is counted).
  */
-import { bearerCredential } from './bearer.js'
+import { credentialOf, type Credential } from './bearer.js'
 import { TokenwardError, isTokenwardError } from './errors.js'
 import { Introspector } from './introspection.js'
 import { Issuers } from './issuers.js'
@@ -11,10 +11,18 @@ import { checkOptions, type Config } from './options.js'
 import { inspectPipeline } from './inspect.js'
 import { NOT_TIMED, Outcomes } from './outcomes.js'
 import { Work, runPipeline, type Parts } from './pipeline.js'
-import { checkRequirements } from './roles.js'
+import {
+  BARE,
+  bindingApplies,
+  checkPresented,
+  checkRoute,
+  type Presented,
+  type RequestSource,
+} from './presentation.js'
 import { TokenClassifier } from './token.js'
-import type { AuthResult, Requirements, ValidatorOptions } from './types.js'
-import type { Inspection, Validator } from './validator-types.js'
+import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
+import type { ProtectedResource, Inspection, Validator } from './validator-types.js'
+import { requestContextOf, type HttpRequestParts } from './request-context.js'
 import type { UpstreamContext } from './upstream.js'
 import { FORGED, IntrospectionResults, Verdicts, type Known } from './verdicts.js'
 
@@ -35,6 +43,8 @@ class TokenValidator implements Validator {
   /** JWT verdicts are remembered: a token cache, and introspection not `'always'`. */
   readonly #remembers: boolean
   readonly #outcomes: Outcomes
+  /** The `DPoP` scheme is read (RFC 9449 §7.1); with DPoP disabled it counts as no token. */
+  readonly #acceptsDpop: boolean
 
   constructor(config: Config) {
     this.#config = config
@@ -59,6 +69,7 @@ class TokenValidator implements Validator {
     }
     this.#remembers = this.#parts.verdicts.enabled && introspection?.mode !== 'always'
     this.#outcomes = new Outcomes(config)
+    this.#acceptsDpop = config.dpop.mode !== 'disabled'
   }
 
   validate(token: string, requirements?: Requirements): Promise<AuthResult> {
@@ -68,13 +79,15 @@ class TokenValidator implements Validator {
   authenticate(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
+    request?: RequestSource,
   ): Promise<AuthResult> {
-    return promised(() => this.authenticateNow(authorization, requirements))
+    return promised(() => this.authenticateNow(authorization, requirements, request))
   }
 
   authenticateNow(
     authorization: string | readonly string[] | undefined,
     requirements?: Requirements,
+    request?: RequestSource,
   ): AuthResult | Promise<AuthResult> {
     const started = this.#outcomes.start()
     // The usual header, exactly `Bearer <token>`: a token seen before is found before any parsing.
@@ -86,19 +99,24 @@ class TokenValidator implements Validator {
           : undefined
     const quick =
       typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined
-    let token: string
+    let credential: Credential
     try {
       if (quick !== undefined) {
         const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
-        if (known !== undefined) return this.#fromCache(known, requirements, started)
+        if (known !== undefined) {
+          const presented = request === undefined ? BARE : { scheme: 'Bearer' as const, request }
+          return this.#fromCache(known, requirements, started, presented)
+        }
       }
-      token = bearerCredential(authorization, this.#config.maxTokenLength)
+      credential = credentialOf(authorization, this.#config.maxTokenLength, this.#acceptsDpop)
     } catch (error) {
       throw this.#outcomes.rejected(error, started)
     }
+    const { scheme, token } = credential
+    const presented = scheme === 'Bearer' && request === undefined ? BARE : { scheme, request }
     // The token is the quick one unless the parsing trimmed spaces: then look it up again.
-    const lookedUp = token.length === quick?.length
-    return this.#validateNow(token, requirements, true, lookedUp, started)
+    const lookedUp = scheme === 'Bearer' && token.length === quick?.length
+    return this.#validateNow(token, requirements, true, lookedUp, started, presented)
   }
 
   /**
@@ -111,19 +129,20 @@ class TokenValidator implements Validator {
     fromHeader = false,
     lookedUp = false,
     started = this.#outcomes.start(),
+    presented = BARE,
   ): AuthResult | Promise<AuthResult> {
     const now = this.#config.clock() / 1000
     const remember = this.#remembers && typeof token === 'string' && token.includes('.')
     if (remember && !lookedUp) {
       try {
         const known = this.#parts.verdicts.known(token, now)
-        if (known !== undefined) return this.#fromCache(known, requirements, started)
+        if (known !== undefined) return this.#fromCache(known, requirements, started, presented)
       } catch (error) {
-        throw this.#outcomes.rejected(error, started)
+        throw this.#outcomes.rejected(error, started, presented.scheme)
       }
     }
     if (remember) this.#outcomes.tokenCache(false)
-    const work = new Work(token, requirements, fromHeader, now, remember)
+    const work = new Work(token, requirements, fromHeader, now, remember, presented)
     work.started = started
     const answer = runPipeline(work, this.#parts, this.#failed)
     if (started === NOT_TIMED) return answer
@@ -133,16 +152,29 @@ class TokenValidator implements Validator {
       : this.#outcomes.accepted(answer, work.cached, started)
   }
 
-  /** A cached verdict: the result with its requirements checked, or a remembered forgery. */
+  /**
+   * A cached verdict: a remembered forgery, or the result once the request's proof or
+   * certificate and the route's requirements are checked (they belong to each request).
+   */
   #fromCache(
     known: NonNullable<Known>,
     requirements: Requirements | undefined,
     started: number,
-  ): AuthResult {
+    presented: Presented,
+  ): AuthResult | Promise<AuthResult> {
     this.#outcomes.tokenCache(true)
     if (known === FORGED) throw new TokenwardError('invalid_signature')
-    if (requirements !== undefined) checkRequirements(known, requirements)
-    return this.#outcomes.accepted(known, true, started)
+    const now = this.#config.clock() / 1000
+    const finish = (): AuthResult => {
+      if (requirements !== undefined) checkRoute(known, requirements, this.#config, now)
+      return this.#outcomes.accepted(known, true, started)
+    }
+    if (!bindingApplies(known, presented, this.#config)) return finish()
+    const checked = checkPresented(known, presented, this.#config, now)
+    if (checked === undefined) return finish()
+    return checked.then(finish).catch((error: unknown) => {
+      throw this.#outcomes.rejected(error, started, presented.scheme)
+    })
   }
 
   /** A pipeline failure: a forged signature is remembered; the error leaves as a rejection. */
@@ -152,14 +184,14 @@ class TokenValidator implements Validator {
         this.#parts.verdicts.rememberForged(work.token, work.claims, work.now)
       }
     }
-    return this.#outcomes.rejected(error, work.started)
+    return this.#outcomes.rejected(error, work.started, work.presented.scheme)
   }
 
   authorize(auth: AuthResult | undefined | null, requirements: Requirements): void {
     if (requirements.roles !== undefined) this.#outcomes.roleGuard()
     try {
       if (auth === undefined || auth === null) throw new TokenwardError('missing_token')
-      checkRequirements(auth, requirements)
+      checkRoute(auth, requirements, this.#config, this.#config.clock() / 1000)
     } catch (error) {
       throw this.#outcomes.rejected(error)
     }
@@ -187,8 +219,16 @@ class TokenValidator implements Validator {
     return Promise.resolve()
   }
 
-  async inspect(token: string, requirements?: Requirements): Promise<Inspection> {
-    const work = new Work(token, requirements, false, this.#config.clock() / 1000, false)
+  async inspect(
+    token: string,
+    requirements?: Requirements,
+    request?: RequestContext,
+  ): Promise<Inspection> {
+    // With a DPoP proof, the token is inspected as sent with the DPoP scheme.
+    const scheme: Presented['scheme'] = request?.headers.dpop === undefined ? 'Bearer' : 'DPoP'
+    const presented = request === undefined ? BARE : { scheme, request }
+    const now = this.#config.clock() / 1000
+    const work = new Work(token, requirements, false, now, false, presented)
     const steps = await inspectPipeline(work, this.#parts)
     for (const step of steps) if (step.error !== undefined) step.error.realm = this.realm
     const valid = steps.every((step) => step.ok)
@@ -204,6 +244,17 @@ class TokenValidator implements Validator {
     }
     const decoded = { valid, steps, header: work.header, claims: work.claims }
     return result === undefined ? decoded : { ...decoded, result }
+  }
+
+  requestContext(parts: HttpRequestParts): RequestContext {
+    return requestContextOf(parts, this.#config.http)
+  }
+
+  protectedResource(): ProtectedResource | undefined {
+    const resource = this.#config.resource
+    return resource === undefined
+      ? undefined
+      : { path: resource.metadataPath, document: resource.document }
   }
 
   reportUnexpected(error: unknown): void {

@@ -87,7 +87,6 @@ describe('R-A2 no credentials: missing_token without error information (RFC 6750
     ['an empty header', ''],
     ['a blank header', '   '],
     ['Basic credentials', 'Basic dXNlcjpwYXNz'],
-    ['the DPoP scheme (DPoP is off)', 'DPoP abc.def.ghi'],
     ['another scheme', 'Token abc'],
     ['a scheme that only starts with Bearer', 'Bearerabc'],
     ['an empty list of values', []],
@@ -100,6 +99,14 @@ describe('R-A2 no credentials: missing_token without error information (RFC 6750
     expect(response.headers['www-authenticate']).toBe('Bearer realm="api"')
     expect(response.body).not.toHaveProperty('error')
     expect(response.body.code).toBe('missing_token')
+  })
+
+  it('the DPoP scheme with dpop disabled is no token either (RFC 9449 §7.1 is off)', async () => {
+    const error = await rejection(
+      validatorFor(key, { dpop: { mode: 'disabled' } }).authenticate('DPoP abc.def.ghi'),
+    )
+    expectFailure(error, 'missing_token', 401)
+    expect(error.wwwAuthenticate()).toBe('Bearer realm="api"')
   })
 })
 

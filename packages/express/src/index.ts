@@ -7,8 +7,7 @@
  */
 import {
   adapterValidator,
-  authenticateRequest,
-  authorizationValues,
+  authenticateNodeRequest,
   closeWithServer,
   renderFailure,
   roleRequirements,
@@ -69,18 +68,18 @@ export function tokenward(
   return function tokenward(req: Marked, res: Response, next: NextFunction): void {
     req[SETTINGS] = settings
     if (created) closeWithServer(validator, (req.socket as { server?: unknown }).server)
-    void authenticateRequest(
-      validator,
-      authorizationValues(req.rawHeaders),
-      optional,
-      (auth) => {
+    void authenticateNodeRequest(validator, req, req.originalUrl, optional, {
+      accepted: (auth) => {
         if (auth !== undefined) req.auth = auth
         next()
       },
-      (error) => {
+      rejected: (error) => {
         fail(error, settings, res, next)
       },
-    )
+      answer: ({ status, headers, body }) => {
+        res.status(status).set(headers).json(body)
+      },
+    })
   }
 }
 

@@ -7,8 +7,7 @@
  */
 import {
   adapterValidator,
-  authenticateRequest,
-  authorizationValues,
+  authenticateNodeRequest,
   renderFailure,
   roleRequirements,
   type AuthResult,
@@ -109,19 +108,19 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
       next()
       return
     }
-    void authenticateRequest(
-      validator,
-      authorizationValues(request.raw.rawHeaders),
-      optional,
-      (auth) => {
+    void authenticateNodeRequest(validator, request.raw, request.url, optional, {
+      accepted: (auth) => {
         request.auth = auth ?? null
         next()
       },
-      (error) => {
+      rejected: (error) => {
         if (passErrors) next(error as Error)
         else render(error, reply)
       },
-    )
+      answer: ({ status, headers, body }) => {
+        void reply.code(status).headers(headers).send(body)
+      },
+    })
   })
   done()
 }

@@ -9,6 +9,8 @@
 import {
   adapterValidator,
   authenticateRequest,
+  fetchRequestContext,
+  metadataResponse,
   authorizationValues,
   closeWithServer,
   failureResponse,
@@ -97,6 +99,8 @@ export function tokenward(
       node?.rawHeaders === undefined
         ? fetchAuthorizationValues(c.req.raw.headers)
         : authorizationValues(node.rawHeaders)
+    const metadata = metadataResponse(validator, c.req.method, c.req.path)
+    if (metadata !== undefined) return c.json(metadata.body, 200, metadata.headers)
     return authenticateRequest<Promise<void> | Response>(
       validator,
       authorization,
@@ -106,6 +110,7 @@ export function tokenward(
         return next()
       },
       (error) => fail(error, settings),
+      () => fetchRequestContext(validator, c.req.raw),
     )
   }
 }

@@ -7,8 +7,7 @@
  */
 import {
   adapterValidator,
-  authenticateRequest,
-  authorizationValues,
+  authenticateNodeRequest,
   closeWithServer,
   renderFailure,
   roleRequirements,
@@ -81,17 +80,26 @@ export function tokenward(
     const state = ctx.state as State
     state[SETTINGS] = settings
     if (created) closeWithServer(validator, (ctx.req.socket as { server?: unknown }).server)
-    return authenticateRequest(
+    return authenticateNodeRequest<Promise<void> | undefined>(
       validator,
-      authorizationValues(ctx.req.rawHeaders),
+      ctx.req,
+      ctx.originalUrl,
       optional,
-      (auth): Promise<void> | undefined => {
-        if (auth !== undefined) state[settings.key] = auth
-        return next()
-      },
-      (error): Promise<void> | undefined => {
-        fail(ctx, error, settings)
-        return undefined
+      {
+        accepted: (auth) => {
+          if (auth !== undefined) state[settings.key] = auth
+          return next()
+        },
+        rejected: (error) => {
+          fail(ctx, error, settings)
+          return undefined
+        },
+        answer: ({ status, headers, body }) => {
+          ctx.status = status
+          ctx.set(headers)
+          ctx.body = body
+          return undefined
+        },
       },
     )
   }

@@ -26,6 +26,8 @@ import {
   adapterValidator,
   authenticateRequest,
   authorizationValues,
+  nodeRequestContext,
+  type NodeRequestLike,
   renderFailure,
   roleRequirements,
   type AuthResult,
@@ -80,6 +82,10 @@ interface PlatformRequest {
   auth?: AuthResult
   readonly rawHeaders?: readonly string[]
   readonly raw?: { readonly rawHeaders: readonly string[] }
+  /** Express: the path and query as sent, whatever router the route is in. */
+  readonly originalUrl?: string
+  /** Fastify: the path and query as sent. */
+  readonly url?: string
 }
 
 /**
@@ -141,6 +147,9 @@ export class TokenwardGuard implements CanActivate {
     const response = http.getResponse<unknown>()
     const { validator, optional } = this.#settings
     const raw = request.rawHeaders ?? request.raw?.rawHeaders ?? []
+    // Express gives the Node request itself; Fastify wraps it in `raw`.
+    const node = (request.raw ?? request) as NodeRequestLike
+    const url = request.originalUrl ?? request.url ?? '/'
     return authenticateRequest(
       validator,
       authorizationValues(raw),
@@ -155,6 +164,7 @@ export class TokenwardGuard implements CanActivate {
         return true
       },
       (error) => this.#reject(error, response),
+      nodeRequestContext(validator, node, url),
     )
   }
 
