@@ -95,6 +95,14 @@ export function requireScopes(...scopes: string[]): RequestHandler {
   return requireAuth({ scopes })
 }
 
+/**
+ * Requires a login with one of these authentication context classes (`acr`, RFC 9470): a token
+ * with another is 401 `insufficient_user_authentication`, its challenge naming `acr_values`.
+ */
+export function requireAcr(...acr: string[]): RequestHandler {
+  return requireAuth({ acr })
+}
+
 /** Requires what the core's `Requirements` say, e.g. `{ roles: { anyOf: ['admin', 'editor'] } }`. */
 export function requireAuth(requirements: Requirements): RequestHandler {
   return function tokenwardGuard(req: Marked, res: Response, next: NextFunction): void {

@@ -37,6 +37,8 @@ declare module 'fastify' {
     requireRoles: RequireRoles
     /** preHandler requiring every scope named; a 403 names them in the challenge. */
     requireScopes(...scopes: string[]): preHandlerAsyncHookHandler
+    /** preHandler requiring a login with one of these `acr` values (RFC 9470 step-up). */
+    requireAcr(...acr: string[]): preHandlerAsyncHookHandler
     /** preHandler requiring the core's `Requirements`, e.g. `{ roles: { anyOf: ['a', 'b'] } }`. */
     requireAuth(requirements: Requirements): preHandlerAsyncHookHandler
   }
@@ -100,6 +102,7 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
   fastify.decorateRequest('auth', null)
   fastify.decorate('requireAuth', requireAuth)
   fastify.decorate('requireScopes', (...scopes: string[]) => requireAuth({ scopes }))
+  fastify.decorate('requireAcr', (...acr: string[]) => requireAuth({ acr }))
   fastify.decorate('requireRoles', ((...args: (string | RoleOptions)[]) =>
     requireAuth(roleRequirements(args))) as RequireRoles)
 

@@ -127,6 +127,14 @@ export function requireScopes(...scopes: string[]): MiddlewareHandler {
   return requireAuth({ scopes })
 }
 
+/**
+ * Requires a login with one of these authentication context classes (`acr`, RFC 9470): a token
+ * with another is 401 `insufficient_user_authentication`, its challenge naming `acr_values`.
+ */
+export function requireAcr(...acr: string[]): MiddlewareHandler {
+  return requireAuth({ acr })
+}
+
 /** Requires what the core's `Requirements` say, e.g. `{ roles: { anyOf: ['admin', 'editor'] } }`. */
 export function requireAuth(requirements: Requirements): MiddlewareHandler {
   return async function tokenwardGuard(c: Marked, next) {

@@ -117,6 +117,14 @@ export function requireScopes(...scopes: string[]): Guard {
   return requireAuth({ scopes })
 }
 
+/**
+ * Requires a login with one of these authentication context classes (`acr`, RFC 9470): a token
+ * with another is 401 `insufficient_user_authentication`, its challenge naming `acr_values`.
+ */
+export function requireAcr(...acr: string[]): Guard {
+  return requireAuth({ acr })
+}
+
 /** Requires what the core's `Requirements` say, e.g. `{ roles: { anyOf: ['admin', 'editor'] } }`. */
 export function requireAuth(requirements: Requirements): Guard {
   return async function tokenwardGuard(ctx, next) {
