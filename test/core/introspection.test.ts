@@ -9,7 +9,11 @@ import {
   type TokenwardError,
   type ValidatorOptions,
 } from '@tokenward/core'
-import { startFaultServer, refusedUrl, type FaultServer } from '../support/fault-server.js'
+import {
+  startFaultServer,
+  refusedUrl,
+  type FaultServer,
+} from '../../packages/core/test/support/fault-server.js'
 import { startIssuer, zitadelShape, type TestIssuer } from '../support/issuer.js'
 
 const PROJECT = '170086774599581953'

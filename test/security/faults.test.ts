@@ -17,7 +17,7 @@ import {
   startFaultServer,
   type FaultBehaviour,
   type FaultServer,
-} from '../support/fault-server.js'
+} from '../../packages/core/test/support/fault-server.js'
 import { startIssuer, type TestIssuer } from '../support/issuer.js'
 import {
   b64url,

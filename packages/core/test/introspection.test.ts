@@ -19,7 +19,7 @@ import {
   type FaultBehaviour,
   type FaultRoute,
   type FaultServer,
-} from '../../../test/support/fault-server.js'
+} from './support/fault-server.js'
 import {
   ISSUER,
   NOW,

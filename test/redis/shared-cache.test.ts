@@ -2,11 +2,15 @@
 // at the real OpenID Provider (test/support/issuer.ts); a Redis outage costs a direct
 // introspection and a warning, never a rejected token.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { Redis } from 'ioredis'
 import { createValidator, type CacheStore, type Logger, type Validator } from '@tokenward/core'
 import { createRedisStore } from '@tokenward/redis'
-import { startIssuer, type TestIssuer } from '../../../test/support/issuer.js'
-import { requireRedis, startRedis, type TestRedis } from '../../../test/support/redis.js'
+import { Redis } from '../../packages/redis/test/support/client.js'
+import { startIssuer, type TestIssuer } from '../support/issuer.js'
+import {
+  requireRedis,
+  startRedis,
+  type TestRedis,
+} from '../../packages/redis/test/support/redis.js'
 
 const haveRedis = requireRedis()
 
