@@ -2,7 +2,8 @@
 // with Retry-After, never a 401 (DESIGN.md; validation-rules R-D5, R-I4, R-M1); the validator
 // recovers without a restart; unknown kids cannot make it hammer the JWKS (R-D3). A real
 // OpenID Provider (test/support/issuer.ts) where it can produce the fault, the fault server
-// otherwise. Redis outages are covered elsewhere.
+// otherwise. Introspection faults are in test/core/introspection.test.ts, Redis outages in
+// test/redis/.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createValidator, type TokenwardEvent, type ValidatorOptions } from '@tokenward/core'
@@ -520,103 +521,5 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
       },
     )
     expect(faults.requestsTo(at.oidc)).toEqual([])
-  })
-})
-
-describe('introspection faults are 503, never 401', () => {
-  it.each(['status', 'reset'] as const)(
-    'the real issuer down (%s): 503 for an opaque token, discovered or configured endpoint; then recovery',
-    async (mode) => {
-      const issuer = await startIssuer()
-      try {
-        const { token } = await issuer.issueToken({ format: 'opaque' })
-        const auth = {
-          method: 'client_secret_basic' as const,
-          ...issuer.introspectionClients.basic,
-        }
-        const logger = spyLogger()
-        const discovered = createValidator({
-          issuer: issuer.issuer,
-          audience: issuer.resource,
-          introspection: { auth },
-          upstreamBackoff: FAST_BACKOFF,
-          logger,
-        })
-        const configured = createValidator({
-          issuer: issuer.issuer,
-          audience: issuer.resource,
-          introspection: { auth, endpoint: issuer.introspectionEndpoint },
-          upstreamBackoff: FAST_BACKOFF,
-          logger,
-        })
-        issuer.setDown(true, mode)
-        expectUnavailable(await rejection(discovered.validate(token)))
-        expectUnavailable(await rejection(configured.validate(token)))
-        issuer.setDown(false)
-        await sleep(80)
-        expect((await discovered.validate(token)).source).toBe('introspection')
-        expect((await configured.validate(token)).source).toBe('introspection')
-        expectNotLogged(logger, token)
-      } finally {
-        await issuer.close()
-      }
-    },
-  )
-
-  describe('fault server as the introspection endpoint', () => {
-    let faults: FaultServer
-    beforeAll(async () => {
-      faults = await startFaultServer()
-    })
-    afterAll(async () => {
-      await faults.close()
-    })
-
-    it.each<[string, FaultBehaviour]>([
-      [
-        'a slow answer (past introspection.timeoutMs)',
-        { delayMs: 1500, then: { status: 200, body: { active: true, aud: 'api' } } },
-      ],
-      ['no answer at all', 'hang'],
-      ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
-      ['HTTP 401 (bad client credentials)', { status: 401, body: { error: 'invalid_client' } }],
-      ['a body that is not JSON', 'garbage'],
-      ['active: "true" (a string)', { status: 200, body: { active: 'true', aud: 'api' } }],
-      ['a reset connection', 'reset'],
-      ['2 MiB of answer', { oversizedBytes: 2 * 1024 * 1024 }],
-    ])('%s: 503', async (name, behaviour) => {
-      const path = `/introspect/${name.replace(/\W+/g, '-')}`
-      faults.setRoute(path, behaviour)
-      const logger = spyLogger()
-      const validator = createValidator({
-        issuer: faults.url,
-        audience: 'api',
-        introspection: {
-          endpoint: `${faults.url}${path}`,
-          auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-          timeoutMs: 200,
-        },
-        upstreamBackoff: FAST_BACKOFF,
-        logger,
-      })
-      const token = `opaque-${randomBytes(16).toString('base64url')}`
-      const started = Date.now()
-      expectUnavailable(await rejection(validator.validate(token)))
-      expect(Date.now() - started).toBeLessThan(1000)
-      expectNotLogged(logger, token)
-    })
-
-    it('a refused connection: 503', async () => {
-      const url = await refusedUrl()
-      const validator = createValidator({
-        issuer: url,
-        audience: 'api',
-        introspection: {
-          endpoint: `${url}/introspect`,
-          auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        },
-      })
-      expectUnavailable(await rejection(validator.validate('opaque-token-value')))
-    })
   })
 })
