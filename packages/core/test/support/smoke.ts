@@ -1,6 +1,6 @@
-// The adapters' smoke test through real HTTP, shared by packages/{express,koa,fastify}/test/
-// smoke.test.ts: each says how to start its framework with its adapter, this file what the app
-// must answer. The validator has a static key set (no network); tokens are signed with jose.
+// The adapters' smoke test through real HTTP, shared by each adapter package's
+// test/smoke.test.ts: each says how to start its framework with its adapter, this file what the
+// app must answer. The validator has a static key set (no network); tokens are signed with jose.
 import * as http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Validator } from '@tokenward/core'
