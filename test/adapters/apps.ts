@@ -15,7 +15,7 @@ import { Hono, getRequestListener } from '../../packages/hono/test/frameworks.js
 import { Koa, Koa2, Router } from '../../packages/koa/test/frameworks.js'
 import { startNest, type Platform } from '../../packages/nestjs/test/app.js'
 import { zitadelShape, type TestIssuer } from '../support/issuer.js'
-import { listen } from '../support/listen.js'
+import { listen } from '../../packages/core/test/support/listen.js'
 
 export const PROJECT = '170086774599581953'
 export const APP1 = '170086824411201793@portal'

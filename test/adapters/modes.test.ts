@@ -16,7 +16,7 @@ import { express } from '../../packages/express/test/frameworks.js'
 import { fastify, type FastifyRequest } from '../../packages/fastify/test/frameworks.js'
 import { Koa, Router } from '../../packages/koa/test/frameworks.js'
 import { startIssuer, type TestIssuer } from '../support/issuer.js'
-import { listen } from '../support/listen.js'
+import { listen } from '../../packages/core/test/support/listen.js'
 import {
   FRAMEWORKS,
   ORG,

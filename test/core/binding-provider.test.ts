@@ -22,7 +22,7 @@ import {
 } from '../../packages/core/src/dpop.js'
 import type { ClientCertificate } from '../../packages/core/src/types.js'
 import { rejection, thrown } from '../../packages/core/test/support/tokens.js'
-import { createDpopClient, type DpopClient } from '../support/dpop.js'
+import { createDpopClient, type DpopClient } from '../../packages/core/test/support/dpop.js'
 import { startIssuer, type TestIssuer, type TokenFormat } from '../support/issuer.js'
 import {
   createCertificateAuthority,

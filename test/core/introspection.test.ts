@@ -1,134 +1,379 @@
-// RFC 7662 introspection against the real provider (opaque tokens, three client authentication
-// methods, revocation, the cache) and against a fault server (what a real provider cannot do).
-import { decodeJwt, decodeProtectedHeader, SignJWT, generateKeyPair, exportJWK } from 'jose'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+// RFC 7662 token introspection, one describe per rule: the request and client authentication, what
+// an answer means, the checks on an active answer, the answer cache, mode 'always', and failures
+// (503, never 401, never cached). The real OpenID Provider (test/support/issuer.ts) wherever it
+// can produce the case; the fault server (packages/core/test/support/fault-server.ts) for what it
+// cannot: a chosen answer body, a recorded request, a broken endpoint. The fault server's answers
+// are dated NOW, so the tests that use them freeze the clock there first (freezeTime()).
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { decodeProtectedHeader, jwtVerify } from 'jose'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   basicAuthorization,
   createValidator,
+  formUrlEncode,
   type IntrospectionAuth,
-  type TokenwardError,
+  type IntrospectionOptions,
+  type Validator,
   type ValidatorOptions,
 } from '@tokenward/core'
-import { startFaultServer, refusedUrl, type FaultServer } from '../support/fault-server.js'
-import { startIssuer, zitadelShape, type TestIssuer } from '../support/issuer.js'
+import {
+  refusedUrl,
+  startFaultServer,
+  type FaultBehaviour,
+  type FaultRoute,
+  type FaultServer,
+} from '../../packages/core/test/support/fault-server.js'
+import {
+  ISSUER,
+  NOW,
+  claims,
+  createKey,
+  expectFailure,
+  expectNotLogged,
+  expectUnavailable,
+  freezeTime,
+  mint,
+  rejection,
+  spyLogger,
+  type TestKey,
+} from '../../packages/core/test/support/tokens.js'
+import {
+  startIssuer,
+  zitadelShape,
+  type TestIssuer,
+  type ZitadelKeyFile,
+} from '../support/issuer.js'
 
 const PROJECT = '170086774599581953'
-const APP = '170086824411201793@portal'
+const APP1 = '170086824411201793@portal'
+const APP2 = '209806276543185153@portal'
 const ORG = '170086363054473473'
+const OPAQUE = 'VjVxyCZmRmWYqd3_F5db9Pb9mHR5fqzhn'
+const BASIC: IntrospectionAuth = {
+  method: 'client_secret_basic',
+  clientId: '78366401571920522@amce',
+  clientSecret: 'veryweaksecret!',
+}
+const FAST_BACKOFF = { minSeconds: 0.05, maxSeconds: 0.05 }
 
 let issuer: TestIssuer
+let faults: FaultServer
+let key: TestKey
 
 beforeAll(async () => {
-  issuer = await startIssuer()
+  ;[issuer, faults, key] = await Promise.all([startIssuer(), startFaultServer(), createKey()])
 })
 afterAll(async () => {
-  await issuer.close()
+  await Promise.all([issuer.close(), faults.close()])
+})
+beforeEach(() => {
+  faults.clearRequests()
+})
+afterEach(() => {
+  vi.useRealTimers()
 })
 
-async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (error: unknown) => error as TokenwardError,
-  )
+// --- The real provider ---------------------------------------------------------------------------
+
+/** The provider's introspection client for `method`. */
+function providerAuth(method: IntrospectionAuth['method']): IntrospectionAuth {
+  const clients = issuer.introspectionClients
+  switch (method) {
+    case 'client_secret_basic':
+      return { method, ...clients.basic }
+    case 'client_secret_post':
+      return { method, ...clients.post }
+    case 'private_key_jwt':
+      return { method, keyFile: clients.privateKeyJwt.keyFile }
+  }
 }
 
-const authMethods: [string, () => IntrospectionAuth][] = [
-  [
-    'client_secret_basic',
-    () => ({ method: 'client_secret_basic', ...issuer.introspectionClients.basic }),
-  ],
-  [
-    'client_secret_post',
-    () => ({ method: 'client_secret_post', ...issuer.introspectionClients.post }),
-  ],
-  [
-    'private_key_jwt',
-    () => ({
-      method: 'private_key_jwt',
-      keyFile: issuer.introspectionClients.privateKeyJwt.keyFile,
-    }),
-  ],
-]
-
-function opaqueValidator(auth: IntrospectionAuth, extra: Partial<ValidatorOptions> = {}) {
+/** ZITADEL-like (strict audience, project roles), introspecting at the discovered endpoint. */
+function providerValidator(
+  options: Partial<ValidatorOptions> = {},
+  method: IntrospectionAuth['method'] = 'client_secret_basic',
+): Validator {
   return createValidator({
     issuer: issuer.issuer,
-    audience: { trusted: [APP, PROJECT], mode: 'strict', required: [PROJECT] },
+    audience: { trusted: [APP1, PROJECT], mode: 'strict', required: [PROJECT] },
     roles: { preset: 'zitadel', projectId: PROJECT },
-    introspection: { auth },
-    ...extra,
+    introspection: { auth: providerAuth(method) },
+    ...options,
   })
 }
 
+/** A ZITADEL-shaped opaque token from the provider's token endpoint. */
 function opaqueToken(
   roles: Record<string, Record<string, string>> = { reader: { [ORG]: 'acme.example' } },
 ) {
-  const shape = zitadelShape({ projectId: PROJECT, clientIds: [APP], roles })
+  const shape = zitadelShape({ projectId: PROJECT, clientIds: [APP1], roles })
   return issuer.issueToken({ format: 'opaque', audience: shape.audience, claims: shape.claims })
 }
 
-describe('R-B3 opaque tokens are introspected at the discovered endpoint', () => {
-  it.each(authMethods)(
-    'accepts an active token with %s client authentication',
-    async (_name, auth) => {
+// --- The fault server as the introspection endpoint ----------------------------------------------
+
+const PATH = '/introspect'
+
+/** An active answer for this API, ZITADEL-shaped, dated NOW. */
+function active(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    active: true,
+    scope: `openid profile urn:zitadel:iam:org:project:id:${PROJECT}:aud`,
+    client_id: APP1,
+    token_type: 'Bearer',
+    exp: NOW + 3600,
+    iat: NOW,
+    nbf: NOW,
+    aud: [APP1, APP2, PROJECT],
+    iss: ISSUER,
+    jti: 'V2_1-at_2',
+    sub: '170848145649959169',
+    'urn:zitadel:iam:org:project:roles': { reader: { [ORG]: 'demo-customer.example' } },
+    [`urn:zitadel:iam:org:project:${PROJECT}:roles`]: {
+      reader: { [ORG]: 'demo-customer.example' },
+    },
+    ...extra,
+  }
+}
+
+/** A validator whose introspection endpoint gives `answer` (JWTs checked with a static key). */
+function introspecting(
+  answer: FaultRoute,
+  options: Partial<ValidatorOptions> = {},
+  introspection: Partial<IntrospectionOptions> = {},
+): Validator {
+  faults.setRoute(PATH, answer)
+  return createValidator({
+    issuer: ISSUER,
+    audience: { trusted: [APP1, APP2, PROJECT], required: [PROJECT] },
+    roles: 'zitadel',
+    jwks: { keys: [key.publicJwk] },
+    introspection: { endpoint: `${faults.url}${PATH}`, auth: BASIC, ...introspection },
+    ...options,
+  })
+}
+
+/** Requests the fault server's introspection endpoint received in this test. */
+const requests = (): number => faults.requestsTo(PATH).length
+
+/** An EC key file of our own (the provider's is RSA). */
+function ecKeyFile(): ZitadelKeyFile {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return {
+    type: 'application',
+    keyId: '81693565968962154',
+    key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    clientId: '78366401571920522@acme',
+    appId: '1',
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+
+describe('the request and client authentication (RFC 7662 §2.1, RFC 6749 §2.3, RFC 7523)', () => {
+  it.each(['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const)(
+    'the provider accepts %s client authentication: an active token is valid',
+    async (method) => {
       const { token } = await opaqueToken()
-      const result = await opaqueValidator(auth()).validate(token)
+      const result = await providerValidator({}, method).validate(token)
       expect(result.source).toBe('introspection')
-      expect(result.audience).toEqual([APP, PROJECT])
+      expect(result.audience).toEqual([APP1, PROJECT])
       expect(result.issuer).toBe(issuer.issuer)
       expect(result.expiresAt).toBeInstanceOf(Date)
     },
   )
 
-  it('reads both ZITADEL role claims on an introspection answer (they describe this API)', async () => {
+  it.each([
+    [
+      'the ZITADEL example',
+      '78366401571920522@amce',
+      'veryweaksecret!',
+      'Basic NzgzNjY0MDE1NzE5MjA1MjIlNDBhbWNlOnZlcnl3ZWFrc2VjcmV0JTIx',
+    ],
+    [
+      'the RFC 9449 secret with a colon and a plus',
+      'rs',
+      'rs:Mku-6g_lCzKIdz4fsN7kYcya+Ti',
+      'Basic cnM6cnMlM0FNa3UtNmdfbEN6S0lkejRmc043a1ljeWElMkJUaQ==',
+    ],
+    [
+      'spaces and reserved characters',
+      'my client',
+      'p@ss w+rd~*',
+      'Basic bXkrY2xpZW50OnAlNDBzcyt3JTJCcmQlN0Uq',
+    ],
+  ])(
+    'client_secret_basic form-url-encodes both parts (%s): basicAuthorization(%j, %j)',
+    (_, id, secret, header) => {
+      expect(basicAuthorization(id, secret)).toBe(header)
+    },
+  )
+
+  it('formUrlEncode is the WHATWG form serializer', () => {
+    expect(formUrlEncode('my client')).toBe('my+client')
+    expect(formUrlEncode('p@ss w+rd~*')).toBe('p%40ss+w%2Brd%7E*')
+  })
+
+  it('client_secret_basic: a form POST of the token and its hint only, with the Basic header', async () => {
+    freezeTime()
+    await introspecting({ status: 200, body: active() }).validate(OPAQUE)
+    const [request] = faults.requestsTo(PATH)
+    expect(request?.method).toBe('POST')
+    expect(request?.headers['content-type']).toBe('application/x-www-form-urlencoded')
+    expect(request?.headers.accept).toBe('application/json')
+    expect(request?.headers.authorization).toBe(
+      'Basic NzgzNjY0MDE1NzE5MjA1MjIlNDBhbWNlOnZlcnl3ZWFrc2VjcmV0JTIx',
+    )
+    expect(new URLSearchParams(request?.body)).toEqual(
+      new URLSearchParams({ token: OPAQUE, token_type_hint: 'access_token' }),
+    )
+  })
+
+  it('client_secret_post: the credentials in the form, no Authorization header', async () => {
+    freezeTime()
+    const auth: IntrospectionAuth = {
+      method: 'client_secret_post',
+      clientId: 'api',
+      clientSecret: 's3cret',
+    }
+    await introspecting({ status: 200, body: active() }, {}, { auth }).validate(OPAQUE)
+    const [request] = faults.requestsTo(PATH)
+    expect(request?.headers.authorization).toBeUndefined()
+    const form = new URLSearchParams(request?.body)
+    expect([form.get('client_id'), form.get('client_secret'), form.get('token')]).toEqual([
+      'api',
+      's3cret',
+      OPAQUE,
+    ])
+  })
+
+  it.each<[string, string, () => ZitadelKeyFile]>([
+    ['an EC key', 'ES256', ecKeyFile],
+    [
+      "the provider's RSA key file",
+      'RS256',
+      () => issuer.introspectionClients.privateKeyJwt.keyFile,
+    ],
+  ])(
+    'private_key_jwt with %s: a fresh %s assertion (new jti) per request, iss = sub = client, aud = issuer',
+    async (_, alg, keyFileOf) => {
+      freezeTime()
+      const keyFile = keyFileOf()
+      const validator = introspecting(
+        { status: 200, body: active() },
+        {},
+        { auth: { method: 'private_key_jwt', keyFile } },
+      )
+      await validator.validate(OPAQUE)
+      await validator.validate(`${OPAQUE}2`)
+      const assertions = faults.requestsTo(PATH).map((request) => {
+        const form = new URLSearchParams(request.body)
+        expect(form.get('client_assertion_type')).toBe(
+          'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        )
+        expect(request.headers.authorization).toBeUndefined()
+        return form.get('client_assertion') ?? ''
+      })
+      expect(assertions).toHaveLength(2)
+      const verified = await Promise.all(
+        assertions.map((assertion) =>
+          jwtVerify(assertion, createPublicKey(keyFile.key), {
+            issuer: keyFile.clientId,
+            subject: keyFile.clientId,
+            audience: ISSUER,
+          }),
+        ),
+      )
+      for (const { payload } of verified) {
+        expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60)
+        expect(payload.iat).toBe(NOW)
+      }
+      expect(verified[0]?.payload.jti).toBeTypeOf('string')
+      expect(verified[0]?.payload.jti).not.toBe(verified[1]?.payload.jti)
+      expect(decodeProtectedHeader(assertions[0]!)).toMatchObject({ alg, kid: keyFile.keyId })
+    },
+  )
+})
+
+describe('what an answer means (RFC 7662 §2.2: active === true proceeds)', () => {
+  it('an active answer is an introspection result with its scopes, roles, subject and client', async () => {
+    freezeTime()
+    const auth = await introspecting({ status: 200, body: active() }).validate(OPAQUE)
+    expect(auth.source).toBe('introspection')
+    expect(auth.token).toBe(OPAQUE)
+    expect(auth.scopes).toEqual([
+      'openid',
+      'profile',
+      `urn:zitadel:iam:org:project:id:${PROJECT}:aud`,
+    ])
+    expect(auth.roles).toEqual({ reader: [ORG] })
+    expect(auth.subject).toBe('170848145649959169')
+    expect(auth.clientId).toBe(APP1)
+    expect(auth.audience).toEqual([APP1, APP2, PROJECT])
+    expect(auth.expiresAt).toEqual(new Date((NOW + 3600) * 1000))
+  })
+
+  it('reads both ZITADEL role claims on an answer (they describe this API)', async () => {
     const { token } = await issuer.issueToken({
       format: 'opaque',
-      audience: [APP, PROJECT],
+      audience: [APP1, PROJECT],
       claims: { 'urn:zitadel:iam:org:project:roles': { admin: { [ORG]: 'acme.example' } } },
     })
-    const result = await opaqueValidator(authMethods[0]![1]()).validate(token, { roles: ['admin'] })
+    const result = await providerValidator().validate(token, { roles: ['admin'] })
     expect(result.roles).toEqual({ admin: [ORG] })
   })
 
-  it('applies the audience policy to the answer: strict rejects an untrusted audience', async () => {
-    const { token } = await issuer.issueToken({
-      format: 'opaque',
-      audience: [APP, PROJECT, 'other-project'],
-    })
-    const error = await rejection(opaqueValidator(authMethods[0]![1]()).validate(token))
-    expect(error.code).toBe('untrusted_audience')
-    expect(error.status).toBe(401)
-  })
-
-  it('answers token_inactive after the token is revoked', async () => {
+  it('active: false (a revoked token) is token_inactive', async () => {
     const { token } = await opaqueToken()
-    const validator = opaqueValidator(authMethods[0]![1]())
+    const validator = providerValidator()
     await validator.validate(token)
     await issuer.revoke(token)
     await validator.invalidate(token)
-    const error = await rejection(validator.validate(token))
-    expect(error.code).toBe('token_inactive')
-    expect(error.status).toBe(401)
-    expect(error.error).toBe('invalid_token')
-  })
-
-  it('sends a fresh private_key_jwt assertion (new jti) for every request', async () => {
-    const validator = opaqueValidator(authMethods[2]![1]())
-    const first = await opaqueToken()
-    const second = await opaqueToken()
-    await validator.validate(first.token)
-    await validator.validate(second.token)
-    // The provider rejects a replayed jti: two accepted requests prove two assertions.
-    expect(issuer.requests.introspection).toBeGreaterThanOrEqual(2)
+    expectFailure(await rejection(validator.validate(token)), 'token_inactive', 401)
   })
 })
 
-describe('R-I8 the introspection cache', () => {
+describe('checks on an active answer', () => {
+  it.each<[string, string, Record<string, unknown>]>([
+    ['another iss', 'invalid_issuer', { iss: `${ISSUER}/` }],
+    ['exp passed', 'token_expired', { exp: NOW - 60 }],
+    ['nbf in the future', 'token_not_yet_valid', { nbf: NOW + 60 }],
+    ['iat in the future', 'token_not_yet_valid', { iat: NOW + 60 }],
+    ['no aud', 'invalid_audience', { aud: undefined }],
+    ['an aud without the required project', 'invalid_audience', { aud: [APP1] }],
+  ])('%s → %s', async (_, code, change) => {
+    freezeTime()
+    const validator = introspecting({ status: 200, body: active(change) })
+    expectFailure(await rejection(validator.validate(OPAQUE)), code, 401)
+  })
+
+  it('no aud is accepted with introspection.audienceOptional', async () => {
+    freezeTime()
+    const validator = introspecting(
+      { status: 200, body: active({ aud: undefined }) },
+      {},
+      { audienceOptional: true },
+    )
+    const auth = await validator.validate(OPAQUE)
+    expect(auth.audience).toEqual([])
+    expect(auth.subject).toBe('170848145649959169')
+  })
+
+  it('the audience policy applies to answers: strict rejects an untrusted audience, naming it', async () => {
+    const { token } = await issuer.issueToken({
+      format: 'opaque',
+      audience: [APP1, PROJECT, 'other-project'],
+    })
+    const error = await rejection(providerValidator().validate(token))
+    expectFailure(error, 'untrusted_audience', 401)
+    expect(error.description).toContain('other-project')
+  })
+})
+
+describe('the answer cache', () => {
   it('makes exactly one endpoint call for 50 concurrent validations of one new token', async () => {
     const { token } = await opaqueToken()
-    const validator = opaqueValidator(authMethods[0]![1]())
+    const validator = providerValidator()
     issuer.resetRequests()
     const results = await Promise.all(Array.from({ length: 50 }, () => validator.validate(token)))
     expect(results).toHaveLength(50)
@@ -137,13 +382,37 @@ describe('R-I8 the introspection cache', () => {
     expect(issuer.requests.introspection).toBe(1)
   })
 
+  it('only the answer is cached, not the decision: requirements are checked on every hit', async () => {
+    const { token } = await opaqueToken({ reader: { [ORG]: 'acme.example' } })
+    const validator = providerValidator()
+    issuer.resetRequests()
+    await validator.validate(token, { roles: ['reader'] })
+    expectFailure(
+      await rejection(validator.validate(token, { roles: ['admin'] })),
+      'insufficient_role',
+      403,
+    )
+    expect(issuer.requests.introspection).toBe(1)
+  })
+
+  it('a cached answer is re-checked for exp on every hit', async () => {
+    freezeTime()
+    const validator = introspecting(
+      { status: 200, body: active({ exp: NOW + 30 }) },
+      { clockToleranceSeconds: 0 },
+    )
+    await validator.validate(OPAQUE)
+    vi.setSystemTime((NOW + 30) * 1000)
+    expectFailure(await rejection(validator.validate(OPAQUE)), 'token_expired', 401)
+  })
+
   it('never keeps an answer beyond the token exp', async () => {
     const { token } = await issuer.issueToken({
       format: 'opaque',
       audience: [PROJECT],
       expiresInSeconds: 2,
     })
-    const validator = opaqueValidator(authMethods[0]![1](), { clockToleranceSeconds: 0 })
+    const validator = providerValidator({ clockToleranceSeconds: 0 })
     issuer.resetRequests()
     await validator.validate(token)
     await validator.validate(token)
@@ -154,9 +423,43 @@ describe('R-I8 the introspection cache', () => {
     expect(issuer.requests.introspection).toBe(2)
   })
 
+  it('an inactive answer is cached too, for introspection.cache.negativeTtlSeconds only', async () => {
+    const unknown = `never-issued-${randomBytes(16).toString('base64url')}`
+    const cached = providerValidator()
+    issuer.resetRequests()
+    expectFailure(await rejection(cached.validate(unknown)), 'token_inactive', 401)
+    expectFailure(await rejection(cached.validate(unknown)), 'token_inactive', 401)
+    expect(issuer.requests.introspection).toBe(1)
+
+    const brief = providerValidator({
+      introspection: {
+        auth: providerAuth('client_secret_basic'),
+        cache: { negativeTtlSeconds: 0.2 },
+      },
+    })
+    issuer.resetRequests()
+    const error = await rejection(brief.validate(unknown))
+    expect(error.code).toBe('token_inactive')
+    await rejection(brief.validate(unknown))
+    expect(issuer.requests.introspection).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    await rejection(brief.validate(unknown))
+    expect(issuer.requests.introspection).toBe(2)
+  })
+
+  it('invalidate(token) forgets the answer', async () => {
+    const { token } = await opaqueToken()
+    const validator = providerValidator()
+    issuer.resetRequests()
+    await validator.validate(token)
+    await validator.invalidate(token)
+    await validator.validate(token)
+    expect(issuer.requests.introspection).toBe(2)
+  })
+
   it('reports cache hits and misses through onEvent', async () => {
     const events: string[] = []
-    const validator = opaqueValidator(authMethods[0]![1](), {
+    const validator = providerValidator({
       onEvent: (event) => {
         if (event.type === 'cache_hit' || event.type === 'cache_miss')
           events.push(`${event.type}:${event.cache}`)
@@ -167,11 +470,9 @@ describe('R-I8 the introspection cache', () => {
     await validator.validate(token)
     expect(events).toEqual(['cache_miss:introspection', 'cache_hit:introspection'])
   })
-})
 
-describe('a cached introspection answer is given without a promise', () => {
   it('authenticateNow returns the result itself on a hit, a promise on the miss before it', async () => {
-    const validator = opaqueValidator(authMethods[0]![1]())
+    const validator = providerValidator()
     const { token } = await opaqueToken()
     issuer.resetRequests()
     const first = validator.authenticateNow(`Bearer ${token}`)
@@ -183,244 +484,169 @@ describe('a cached introspection answer is given without a promise', () => {
   })
 })
 
-describe('TV-B1 client_secret_basic form-url-encodes both parts', () => {
-  it('encodes the ZITADEL vector', () => {
-    expect(basicAuthorization('78366401571920522@amce', 'veryweaksecret!')).toBe(
-      'Basic NzgzNjY0MDE1NzE5MjA1MjIlNDBhbWNlOnZlcnl3ZWFrc2VjcmV0JTIx',
+describe("mode 'always': a JWT is checked locally, then introspected too", () => {
+  it("'opaque' (the default): a valid JWT is verified locally, not introspected", async () => {
+    freezeTime()
+    const auth = await introspecting({ status: 200, body: { active: false } }).validate(
+      await mint(key, claims({ aud: PROJECT })),
     )
+    expect(auth.source).toBe('jwt')
+    expect(requests()).toBe(0)
   })
-  it('encodes the RFC 9449 secret with a colon and a plus (TV-B2)', () => {
-    expect(basicAuthorization('rs', 'rs:Mku-6g_lCzKIdz4fsN7kYcya+Ti')).toBe(
-      'Basic cnM6cnMlM0FNa3UtNmdfbEN6S0lkejRmc043a1ljeWElMkJUaQ==',
+
+  it.each(['opaque', 'always'] as const)(
+    "'%s': a JWT that fails local validation is never sent to introspection",
+    async (mode) => {
+      freezeTime()
+      const forged = await mint(await createKey('ES256', key.kid), claims({ aud: PROJECT }))
+      const validator = introspecting({ status: 200, body: active() }, {}, { mode })
+      expectFailure(await rejection(validator.validate(forged)), 'invalid_signature', 401)
+      expect(requests()).toBe(0)
+    },
+  )
+
+  it("'always': a valid JWT is introspected too; active: false is token_inactive", async () => {
+    freezeTime()
+    const token = await mint(key, claims({ aud: PROJECT }))
+    const validator = introspecting(
+      { status: 200, body: { active: false } },
+      {},
+      { mode: 'always' },
     )
+    expectFailure(await rejection(validator.validate(token)), 'token_inactive', 401)
+    expect(requests()).toBe(1)
+    expect(new URLSearchParams(faults.requestsTo(PATH)[0]?.body).get('token')).toBe(token)
+  })
+
+  it("'always': an active answer makes an introspection result with the answer's scopes", async () => {
+    freezeTime()
+    const token = await mint(key, claims({ aud: PROJECT }))
+    const auth = await introspecting(
+      { status: 200, body: active() },
+      {},
+      { mode: 'always' },
+    ).validate(token, { scopes: ['profile'] })
+    expect(auth.source).toBe('introspection')
+    expect(auth.scopes).toEqual([
+      'openid',
+      'profile',
+      `urn:zitadel:iam:org:project:id:${PROJECT}:aud`,
+    ])
+    expect(requests()).toBe(1)
   })
 })
 
-describe('R-I4 a failed introspection is 503, never 401, and never cached', () => {
-  let faults: FaultServer
-  beforeAll(async () => {
-    faults = await startFaultServer()
-  })
-  afterAll(async () => {
-    await faults.close()
-  })
-
-  function faultValidator(path: string, extra: Partial<ValidatorOptions> = {}) {
-    return createValidator({
-      issuer: faults.url,
-      audience: 'api',
-      introspection: {
-        endpoint: `${faults.url}${path}`,
-        auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        timeoutMs: 200,
-      },
-      upstreamBackoff: { minSeconds: 0.05, maxSeconds: 0.05 },
-      ...extra,
-    })
-  }
-
-  it.each([
+describe('failures are 503, never 401, and never cached', () => {
+  it.each<[string, FaultBehaviour]>([
     ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
-    ['a body that is not JSON', 'garbage' as const],
-    ['an answer over the size cap', { oversizedBytes: 2 * 1024 * 1024 }],
-    ['a slow answer (timeout)', { delayMs: 1000, then: { status: 200, body: { active: true } } }],
-    ['a reset connection', 'reset' as const],
-    ['active as a string', { status: 200, body: { active: 'true' } }],
-    ['no active member', { status: 200, body: { sub: 'x' } }],
+    [
+      'HTTP 400 unauthorized_client (a misconfigured client)',
+      { status: 400, body: { error: 'unauthorized_client' } },
+    ],
+    ['HTTP 401 (bad client credentials)', { status: 401, body: { error: 'invalid_client' } }],
+    ['a body that is not JSON', 'garbage'],
     ['a JSON array', { status: 200, body: [{ active: true }] }],
-  ])('%s is upstream_unavailable', async (name, behaviour) => {
-    const path = `/introspect/${name.replace(/\W+/g, '-')}`
-    faults.setRoute(path, behaviour)
-    const validator = faultValidator(path)
-    const started = Date.now()
-    const error = await rejection(validator.validate('opaque-token-value'))
-    expect(error.code).toBe('upstream_unavailable')
-    expect(error.status).toBe(503)
-    expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1)
-    expect(Date.now() - started).toBeLessThan(2000)
-    // Not cached: after the back-off the endpoint is asked again.
-    await new Promise((resolve) => setTimeout(resolve, 80))
-    const before = faults.requestsTo(path).length
-    await rejection(validator.validate('opaque-token-value'))
-    expect(faults.requestsTo(path).length).toBe(before + 1)
-  })
+    ['no active member', { status: 200, body: { sub: 'x' } }],
+    ['active: "true" (a string)', { status: 200, body: active({ active: 'true' }) }],
+    ['active: 1', { status: 200, body: active({ active: 1 }) }],
+    ['an answer over the size cap (2 MiB)', { oversizedBytes: 2 * 1024 * 1024 }],
+    [
+      'a slow answer (past introspection.timeoutMs)',
+      { delayMs: 1500, then: { status: 200, body: active() } },
+    ],
+    ['no answer at all', 'hang'],
+    ['a reset connection', 'reset'],
+  ])(
+    '%s: 503 fast, the token not logged, and asked again after the back-off',
+    async (_, answer) => {
+      const logger = spyLogger()
+      const validator = introspecting(
+        answer,
+        { logger, upstreamBackoff: FAST_BACKOFF },
+        { timeoutMs: 200 },
+      )
+      const token = `opaque-${randomBytes(16).toString('base64url')}`
+      const started = Date.now()
+      expectUnavailable(await rejection(validator.validate(token)))
+      expect(Date.now() - started).toBeLessThan(1000)
+      // Not cached: after the back-off the endpoint is asked again.
+      await new Promise((resolve) => setTimeout(resolve, 80))
+      const before = requests()
+      expectUnavailable(await rejection(validator.validate(token)))
+      expect(requests()).toBe(before + 1)
+      expectNotLogged(logger, token)
+    },
+  )
 
-  it('a refused connection is upstream_unavailable', async () => {
+  it('a refused connection: 503', async () => {
     const url = await refusedUrl()
     const validator = createValidator({
       issuer: url,
       audience: 'api',
-      introspection: {
-        endpoint: `${url}/introspect`,
-        auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-      },
+      introspection: { endpoint: `${url}/introspect`, auth: BASIC },
     })
-    const error = await rejection(validator.validate('opaque-token-value'))
-    expect(error.code).toBe('upstream_unavailable')
-    expect(error.status).toBe(503)
+    expectUnavailable(await rejection(validator.validate('opaque-token-value')))
   })
 
-  it("ZITADEL's 400 unauthorized_client is logged as a misconfiguration and answered 503", async () => {
-    faults.setRoute('/introspect/bad-client', {
-      status: 400,
-      body: { error: 'unauthorized_client' },
-    })
-    const logger = { warn: vi.fn(), error: vi.fn() }
-    const error = await rejection(
-      faultValidator('/introspect/bad-client', { logger }).validate('opaque-token'),
+  it('a rejected client (400) is logged at error level, without the token, and never cached', async () => {
+    freezeTime()
+    const logger = spyLogger()
+    const validator = introspecting(
+      [
+        { status: 400, body: { error: 'unauthorized_client' } },
+        { status: 200, body: active() },
+      ],
+      { logger, upstreamBackoff: { minSeconds: 1, maxSeconds: 1 } },
     )
-    expect(error.code).toBe('upstream_unavailable')
-    expect(error.status).toBe(503)
-    expect(logger.error).toHaveBeenCalledOnce()
+    expectFailure(await rejection(validator.validate(OPAQUE)), 'upstream_unavailable', 503)
+    expect(logger.error).toHaveBeenCalledTimes(1)
     expect(JSON.stringify(logger.error.mock.calls)).toContain('unauthorized_client')
-    expect(JSON.stringify(logger.error.mock.calls)).not.toContain('opaque-token')
+    expect(JSON.stringify(logger.error.mock.calls)).not.toContain(OPAQUE)
+    // Within the back-off: 503 at once, no request.
+    expectFailure(await rejection(validator.validate(OPAQUE)), 'upstream_unavailable', 503)
+    expect(requests()).toBe(1)
+    // After it: asked again (the failure was not cached).
+    vi.setSystemTime((NOW + 2) * 1000)
+    expect((await validator.validate(OPAQUE)).source).toBe('introspection')
+    expect(requests()).toBe(2)
   })
 
-  it('an inactive answer is token_inactive and cached only briefly', async () => {
-    faults.setRoute('/introspect/inactive', { status: 200, body: { active: false } })
-    const validator = faultValidator('/introspect/inactive', {
-      introspection: {
-        endpoint: `${faults.url}/introspect/inactive`,
-        auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        cache: { negativeTtlSeconds: 0.2 },
-      },
-    })
-    const error = await rejection(validator.validate('revoked-token'))
-    expect(error.code).toBe('token_inactive')
-    await rejection(validator.validate('revoked-token'))
-    expect(faults.requestsTo('/introspect/inactive')).toHaveLength(1)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    await rejection(validator.validate('revoked-token'))
-    expect(faults.requestsTo('/introspect/inactive')).toHaveLength(2)
-  })
-
-  it('an active answer without aud is invalid_audience unless audienceOptional', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 60
-    faults.setRoute('/introspect/no-aud', { status: 200, body: { active: true, sub: 'u', exp } })
-    const strict = faultValidator('/introspect/no-aud')
-    const error = await rejection(strict.validate('token-without-aud'))
-    expect(error.code).toBe('invalid_audience')
-    const optional = faultValidator('/introspect/no-aud', {
-      introspection: {
-        endpoint: `${faults.url}/introspect/no-aud`,
-        auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        audienceOptional: true,
-      },
-    })
-    const result = await optional.validate('token-without-aud')
-    expect(result.subject).toBe('u')
-    expect(result.audience).toEqual([])
-  })
-
-  it('sends token, token_type_hint and the Basic header as a form POST', async () => {
-    faults.setRoute('/introspect/form', { status: 200, body: { active: false } })
-    await rejection(faultValidator('/introspect/form').validate('abc-123'))
-    const [request] = faults.requestsTo('/introspect/form')
-    expect(request?.method).toBe('POST')
-    expect(request?.headers['content-type']).toBe('application/x-www-form-urlencoded')
-    expect(request?.headers.authorization).toBe(basicAuthorization('rs', 's'))
-    expect(new URLSearchParams(request?.body)).toEqual(
-      new URLSearchParams({ token: 'abc-123', token_type_hint: 'access_token' }),
-    )
-  })
-
-  it('builds the private_key_jwt assertion ZITADEL expects (RS256, kid, iss = sub = client, aud = issuer)', async () => {
-    faults.setRoute('/introspect/pkjwt', { status: 200, body: { active: false } })
-    const keyFile = issuer.introspectionClients.privateKeyJwt.keyFile
-    const validator = faultValidator('/introspect/pkjwt', {
-      introspection: {
-        endpoint: `${faults.url}/introspect/pkjwt`,
-        auth: { method: 'private_key_jwt', keyFile },
-        cache: { negativeTtlSeconds: 0 },
-      },
-    })
-    await rejection(validator.validate('token-one'))
-    await rejection(validator.validate('token-two'))
-    const assertions = faults
-      .requestsTo('/introspect/pkjwt')
-      .map((request) => new URLSearchParams(request.body).get('client_assertion')!)
-    expect(assertions).toHaveLength(2)
-    const [first, second] = assertions.map((jwt) => ({
-      header: decodeProtectedHeader(jwt),
-      claims: decodeJwt(jwt),
-    }))
-    expect(first?.header).toMatchObject({ alg: 'RS256', kid: keyFile.keyId })
-    expect(first?.claims).toMatchObject({
-      iss: keyFile.clientId,
-      sub: keyFile.clientId,
-      aud: faults.url,
-    })
-    expect(first!.claims.exp! - first!.claims.iat!).toBeLessThanOrEqual(60)
-    expect(first?.claims.jti).not.toBe(second?.claims.jti)
-    const body = new URLSearchParams(faults.requestsTo('/introspect/pkjwt')[0]!.body)
-    expect(body.get('client_assertion_type')).toBe(
-      'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-    )
-  })
-})
-
-describe("R-B4 mode 'always': JWTs are verified locally, then introspected", () => {
-  let faults: FaultServer
-  let sign: (claims: Record<string, unknown>) => Promise<string>
-  let jwk: Record<string, unknown>
-  beforeAll(async () => {
-    faults = await startFaultServer()
-    const { privateKey, publicKey } = await generateKeyPair('RS256')
-    jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }
-    sign = (claims) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-        .setIssuer(faults.url)
-        .setAudience('api')
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(privateKey)
-  })
-  afterAll(async () => {
-    await faults.close()
-  })
-
-  function alwaysValidator(path: string) {
-    return createValidator({
-      issuer: faults.url,
-      audience: 'api',
-      jwks: { keys: [jwk] },
-      introspection: {
-        endpoint: `${faults.url}${path}`,
-        auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        mode: 'always',
-      },
-    })
-  }
-
-  it('a revoked JWT is token_inactive', async () => {
-    faults.setRoute('/always/revoked', { status: 200, body: { active: false } })
-    const error = await rejection(
-      alwaysValidator('/always/revoked').validate(await sign({ sub: 'u' })),
-    )
-    expect(error.code).toBe('token_inactive')
-    expect(faults.requestsTo('/always/revoked')).toHaveLength(1)
-  })
-
-  it('a JWT that fails locally is never sent to introspection', async () => {
-    faults.setRoute('/always/never', { status: 200, body: { active: true } })
-    const token = await sign({ sub: 'u' })
-    const tampered = `${token.slice(0, -4)}AAAA`
-    const error = await rejection(alwaysValidator('/always/never').validate(tampered))
-    expect(error.code).toBe('invalid_signature')
-    expect(faults.requestsTo('/always/never')).toHaveLength(0)
-  })
-
-  it('an active JWT gets source introspection', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 300
-    faults.setRoute('/always/active', {
-      status: 200,
-      body: { active: true, sub: 'u', aud: 'api', iss: faults.url, exp, scope: 'read' },
-    })
-    const result = await alwaysValidator('/always/active').validate(await sign({ sub: 'u' }), {
-      scopes: ['read'],
-    })
-    expect(result.source).toBe('introspection')
-    expect(result.scopes).toEqual(['read'])
-  })
+  it.each(['status', 'reset'] as const)(
+    'the real issuer down (%s): 503 for an opaque token, discovered or configured endpoint; then recovery',
+    async (mode) => {
+      const flaky = await startIssuer()
+      try {
+        const { token } = await flaky.issueToken({ format: 'opaque' })
+        const auth = {
+          method: 'client_secret_basic' as const,
+          ...flaky.introspectionClients.basic,
+        }
+        const logger = spyLogger()
+        const discovered = createValidator({
+          issuer: flaky.issuer,
+          audience: flaky.resource,
+          introspection: { auth },
+          upstreamBackoff: FAST_BACKOFF,
+          logger,
+        })
+        const configured = createValidator({
+          issuer: flaky.issuer,
+          audience: flaky.resource,
+          introspection: { auth, endpoint: flaky.introspectionEndpoint },
+          upstreamBackoff: FAST_BACKOFF,
+          logger,
+        })
+        flaky.setDown(true, mode)
+        expectUnavailable(await rejection(discovered.validate(token)))
+        expectUnavailable(await rejection(configured.validate(token)))
+        flaky.setDown(false)
+        await new Promise((resolve) => setTimeout(resolve, 80))
+        expect((await discovered.validate(token)).source).toBe('introspection')
+        expect((await configured.validate(token)).source).toBe('introspection')
+        expectNotLogged(logger, token)
+      } finally {
+        await flaky.close()
+      }
+    },
+  )
 })

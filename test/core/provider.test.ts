@@ -1,7 +1,8 @@
 // The core against a real OpenID Provider (oidc-provider): discovery, JWKS, JWT access tokens
 // with audience arrays, RS256 and ES256, key rotation, outages, opaque tokens and introspection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createValidator, type TokenwardError, type ValidatorOptions } from '@tokenward/core'
+import { createValidator, type ValidatorOptions } from '@tokenward/core'
+import { rejection } from '../../packages/core/test/support/tokens.js'
 import { startIssuer, zitadelShape, type TestIssuer } from '../support/issuer.js'
 
 const PROJECT = '170086774599581953'
@@ -26,15 +27,6 @@ function validatorFor(options: Partial<ValidatorOptions> = {}) {
     upstreamBackoff: { minSeconds: 0.05, maxSeconds: 0.05 },
     ...options,
   })
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (error: unknown) => error as TokenwardError,
-  )
 }
 
 function zitadelToken(

@@ -3,7 +3,8 @@
 // too (by SHA-256), so a flood of them costs a hash each.
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createValidator, type TokenwardError, type TokenwardEvent } from '@tokenward/core'
+import { createValidator, type TokenwardEvent } from '@tokenward/core'
+import { rejection } from '../../packages/core/test/support/tokens.js'
 import { startIssuer } from '../support/issuer.js'
 
 const ISSUER = 'https://issuer.example'
@@ -21,15 +22,6 @@ beforeAll(async () => {
       .setExpirationTime(expiresIn)
       .sign(privateKey)
 })
-
-async function rejection(promise: Promise<unknown>): Promise<TokenwardError> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (error: unknown) => error as TokenwardError,
-  )
-}
 
 function validatorWithEvents(
   extra: { clockToleranceSeconds?: number; tokenCache?: { max: number } } = {},

@@ -15,7 +15,10 @@ import {
 } from '@tokenward/core'
 import { verifySignature, verifyWithJose } from '../../packages/core/src/signature.js'
 import { TokenClassifier } from '../../packages/core/src/token.js'
-import { startFaultServer, type FaultServer } from '../support/fault-server.js'
+import {
+  startFaultServer,
+  type FaultServer,
+} from '../../packages/core/test/support/fault-server.js'
 import { settledHeapUsed } from '../support/gc.js'
 import { certificatePem, selfSignedCertificate } from '../support/x509.js'
 import {

@@ -2,22 +2,23 @@
 // with Retry-After, never a 401 (DESIGN.md; validation-rules R-D5, R-I4, R-M1); the validator
 // recovers without a restart; unknown kids cannot make it hammer the JWKS (R-D3). A real
 // OpenID Provider (test/support/issuer.ts) where it can produce the fault, the fault server
-// otherwise. Redis outages are covered elsewhere.
+// otherwise. Introspection faults are in test/core/introspection.test.ts, Redis outages in
+// test/redis/.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  createValidator,
-  toHttpResponse,
-  type Logger,
-  type TokenwardEvent,
-  type ValidatorOptions,
-} from '@tokenward/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createValidator, type TokenwardEvent, type ValidatorOptions } from '@tokenward/core'
 import {
   refusedUrl,
   startFaultServer,
   type FaultBehaviour,
   type FaultServer,
-} from '../support/fault-server.js'
+} from '../../packages/core/test/support/fault-server.js'
+import {
+  expectNotLogged,
+  expectUnavailable,
+  rejection,
+  spyLogger,
+} from '../../packages/core/test/support/tokens.js'
 import { startIssuer, type TestIssuer } from '../support/issuer.js'
 import {
   b64url,
@@ -29,33 +30,10 @@ import {
   signerFor,
   sleep,
   verdictOf,
-  type Outcome,
 } from './fixtures.js'
 
 const FAST_BACKOFF = { minSeconds: 0.05, maxSeconds: 0.05 }
-const UNAVAILABLE = { code: 'upstream_unavailable', status: 503 }
 const UNKNOWN_KEY = { code: 'unknown_key', status: 401 }
-
-/** 503 upstream_unavailable, rendered with Retry-After and without a challenge. */
-function expectUnavailable(result: Outcome<unknown>): void {
-  expect(verdictOf(result)).toEqual(UNAVAILABLE)
-  if (result.kind !== 'rejected') return
-  expect(result.error.retryAfterSeconds).toBeGreaterThanOrEqual(1)
-  const response = toHttpResponse(result.error)
-  expect(response.status).toBe(503)
-  expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1)
-  expect(response.headers['www-authenticate']).toBeUndefined()
-}
-
-function spyLogger() {
-  return { warn: vi.fn<Logger['warn']>(), error: vi.fn<Logger['error']>() }
-}
-
-/** DESIGN.md: the logger is never given a token. */
-function expectNotLogged(logger: ReturnType<typeof spyLogger>, token: string): void {
-  const logged = JSON.stringify([logger.warn.mock.calls, logger.error.mock.calls])
-  expect(logged.includes(token)).toBe(false)
-}
 
 /** The same token with another `kid` (the signature no longer matters: lookup comes first). */
 function withKid(token: string, kid: string): string {
@@ -100,13 +78,15 @@ describe('JWKS down at start (real issuer)', () => {
           logger,
         })
         issuer.setDown(true, mode)
-        expectUnavailable(await outcome(() => validator.validate(token)))
+        expectUnavailable(await rejection(validator.validate(token)))
         // A burst during the outage: every request answered 503, one upstream request at most.
         const before = { ...issuer.requests }
         const burst = await Promise.all(
-          Array.from({ length: 100 }, () => outcome(() => validator.validate(token))),
+          Array.from({ length: 100 }, () => rejection(validator.validate(token))),
         )
-        burst.forEach(expectUnavailable)
+        burst.forEach((error) => {
+          expectUnavailable(error)
+        })
         expect(issuer.requests.jwks - before.jwks).toBeLessThanOrEqual(1)
         expect(issuer.requests.discovery - before.discovery).toBeLessThanOrEqual(1)
         expect(logger.warn).toHaveBeenCalled()
@@ -156,7 +136,7 @@ describe('JWKS down later (real issuer)', () => {
       expect(events.some((event) => event.type === 'stale_keys_used')).toBe(true)
       expect(events.some((event) => event.type === 'upstream_failed')).toBe(true)
       // A kid the last good set does not know may be a key we cannot fetch now: 503, not 401.
-      expectUnavailable(await outcome(() => validator.validate(withKid(first.token, 'rotated'))))
+      expectUnavailable(await rejection(validator.validate(withKid(first.token, 'rotated'))))
       // The stale keys still check signatures: a forged token stays a 401.
       const forged = `${second.token.slice(0, second.token.lastIndexOf('.'))}.${b64url(randomBytes(256))}`
       expect(verdictOf(await outcome(() => validator.validate(forged)))).toEqual({
@@ -185,8 +165,8 @@ describe('JWKS down later (real issuer)', () => {
     try {
       expect((await validator.validate(token)).source).toBe('jwt') // inside the stale window
       await sleep(Math.max(0, fetchedAt + 100 + 1000 + 150 - Date.now()))
-      expectUnavailable(await outcome(() => validator.validate(token)))
-      expectUnavailable(await outcome(() => validator.validate(token)))
+      expectUnavailable(await rejection(validator.validate(token)))
+      expectUnavailable(await rejection(validator.validate(token)))
     } finally {
       issuer.setDown(false)
     }
@@ -243,7 +223,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
     const validator = jwksValidator(path, { logger })
     const token = tokenFor(faults.url)
     const started = Date.now()
-    expectUnavailable(await outcome(() => validator.validate(token)))
+    expectUnavailable(await rejection(validator.validate(token)))
     expect(Date.now() - started).toBeLessThan(1000)
     faults.setRoute(path, GOOD)
     await sleep(80)
@@ -259,7 +239,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
       jwksUri: `${url}/jwks`,
       upstreamBackoff: FAST_BACKOFF,
     })
-    expectUnavailable(await outcome(() => validator.validate(tokenFor(faults.url))))
+    expectUnavailable(await rejection(validator.validate(tokenFor(faults.url))))
   })
 
   const privateJwk = ec.privateKey.export({ format: 'jwk' })
@@ -275,7 +255,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
   ])('%s: 503, not 401', async (name, body) => {
     const path = `/jwks/invalid-${name.replace(/\W+/g, '-')}`
     faults.setRoute(path, { status: 200, body, headers: { 'content-type': 'application/json' } })
-    expectUnavailable(await outcome(() => jwksValidator(path).validate(tokenFor(faults.url))))
+    expectUnavailable(await rejection(jwksValidator(path).validate(tokenFor(faults.url))))
   })
 
   // A malformed JWKS is an upstream failure, so the back-off applies: one fetch, not one per token.
@@ -295,9 +275,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
       status: 200,
       body: { keys: [{ ...EC_JWK, x: b64url(Buffer.alloc(32, 1)) }] },
     })
-    const result = await outcome(() =>
-      jwksValidator('/jwks/bad-point').validate(tokenFor(faults.url)),
-    )
+    const result = await rejection(jwksValidator('/jwks/bad-point').validate(tokenFor(faults.url)))
     expectUnavailable(result)
   })
 })
@@ -472,7 +450,7 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
     const at = issuerAt('nothing')
     const logger = spyLogger()
     expectUnavailable(
-      await outcome(() => discoveryValidator(at.issuer, logger).validate(tokenFor(at.issuer))),
+      await rejection(discoveryValidator(at.issuer, logger).validate(tokenFor(at.issuer))),
     )
     expect(faults.requestsTo(at.oidc)).toHaveLength(1)
     expect(faults.requestsTo(at.rfc8414)).toHaveLength(1)
@@ -490,9 +468,7 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
     const at = issuerAt(`d-${name.replace(/\W+/g, '-')}`)
     faults.setRoute(at.oidc, behaviour)
     const started = Date.now()
-    expectUnavailable(
-      await outcome(() => discoveryValidator(at.issuer).validate(tokenFor(at.issuer))),
-    )
+    expectUnavailable(await rejection(discoveryValidator(at.issuer).validate(tokenFor(at.issuer))))
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
@@ -505,7 +481,7 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
     faults.setRoute(at.jwks, { status: 200, body: { keys: [EC_JWK] } })
     const logger = spyLogger()
     const token = tokenFor(at.issuer)
-    expectUnavailable(await outcome(() => discoveryValidator(at.issuer, logger).validate(token)))
+    expectUnavailable(await rejection(discoveryValidator(at.issuer, logger).validate(token)))
     expect(logger.error).toHaveBeenCalledOnce()
     expect(JSON.stringify(logger.error.mock.calls)).toContain('evil.example')
     expect(faults.requestsTo(at.jwks)).toEqual([])
@@ -517,7 +493,7 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
     faults.setRoute(at.oidc, { status: 200, body: { issuer: at.issuer } })
     const logger = spyLogger()
     expectUnavailable(
-      await outcome(() => discoveryValidator(at.issuer, logger).validate(tokenFor(at.issuer))),
+      await rejection(discoveryValidator(at.issuer, logger).validate(tokenFor(at.issuer))),
     )
     expect(logger.error).toHaveBeenCalledOnce()
     expect(JSON.stringify(logger.error.mock.calls)).toContain('jwks_uri')
@@ -526,9 +502,7 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
   it('jwks_uri that is not a string: 503', async () => {
     const at = issuerAt('jwks-uri-number')
     faults.setRoute(at.oidc, { status: 200, body: { issuer: at.issuer, jwks_uri: 42 } })
-    expectUnavailable(
-      await outcome(() => discoveryValidator(at.issuer).validate(tokenFor(at.issuer))),
-    )
+    expectUnavailable(await rejection(discoveryValidator(at.issuer).validate(tokenFor(at.issuer))))
   })
 
   it('a bad token still gets its 401 while discovery is failing (offline checks first)', async () => {
@@ -547,103 +521,5 @@ describe('discovery faults are 503 (fault server as the issuer)', () => {
       },
     )
     expect(faults.requestsTo(at.oidc)).toEqual([])
-  })
-})
-
-describe('introspection faults are 503, never 401', () => {
-  it.each(['status', 'reset'] as const)(
-    'the real issuer down (%s): 503 for an opaque token, discovered or configured endpoint; then recovery',
-    async (mode) => {
-      const issuer = await startIssuer()
-      try {
-        const { token } = await issuer.issueToken({ format: 'opaque' })
-        const auth = {
-          method: 'client_secret_basic' as const,
-          ...issuer.introspectionClients.basic,
-        }
-        const logger = spyLogger()
-        const discovered = createValidator({
-          issuer: issuer.issuer,
-          audience: issuer.resource,
-          introspection: { auth },
-          upstreamBackoff: FAST_BACKOFF,
-          logger,
-        })
-        const configured = createValidator({
-          issuer: issuer.issuer,
-          audience: issuer.resource,
-          introspection: { auth, endpoint: issuer.introspectionEndpoint },
-          upstreamBackoff: FAST_BACKOFF,
-          logger,
-        })
-        issuer.setDown(true, mode)
-        expectUnavailable(await outcome(() => discovered.validate(token)))
-        expectUnavailable(await outcome(() => configured.validate(token)))
-        issuer.setDown(false)
-        await sleep(80)
-        expect((await discovered.validate(token)).source).toBe('introspection')
-        expect((await configured.validate(token)).source).toBe('introspection')
-        expectNotLogged(logger, token)
-      } finally {
-        await issuer.close()
-      }
-    },
-  )
-
-  describe('fault server as the introspection endpoint', () => {
-    let faults: FaultServer
-    beforeAll(async () => {
-      faults = await startFaultServer()
-    })
-    afterAll(async () => {
-      await faults.close()
-    })
-
-    it.each<[string, FaultBehaviour]>([
-      [
-        'a slow answer (past introspection.timeoutMs)',
-        { delayMs: 1500, then: { status: 200, body: { active: true, aud: 'api' } } },
-      ],
-      ['no answer at all', 'hang'],
-      ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
-      ['HTTP 401 (bad client credentials)', { status: 401, body: { error: 'invalid_client' } }],
-      ['a body that is not JSON', 'garbage'],
-      ['active: "true" (a string)', { status: 200, body: { active: 'true', aud: 'api' } }],
-      ['a reset connection', 'reset'],
-      ['2 MiB of answer', { oversizedBytes: 2 * 1024 * 1024 }],
-    ])('%s: 503', async (name, behaviour) => {
-      const path = `/introspect/${name.replace(/\W+/g, '-')}`
-      faults.setRoute(path, behaviour)
-      const logger = spyLogger()
-      const validator = createValidator({
-        issuer: faults.url,
-        audience: 'api',
-        introspection: {
-          endpoint: `${faults.url}${path}`,
-          auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-          timeoutMs: 200,
-        },
-        upstreamBackoff: FAST_BACKOFF,
-        logger,
-      })
-      const token = `opaque-${randomBytes(16).toString('base64url')}`
-      const started = Date.now()
-      expectUnavailable(await outcome(() => validator.validate(token)))
-      expect(Date.now() - started).toBeLessThan(1000)
-      expectNotLogged(logger, token)
-    })
-
-    it('a refused connection: 503', async () => {
-      const url = await refusedUrl()
-      const validator = createValidator({
-        issuer: url,
-        audience: 'api',
-        introspection: {
-          endpoint: `${url}/introspect`,
-          auth: { method: 'client_secret_basic', clientId: 'rs', clientSecret: 's' },
-        },
-      })
-      expectUnavailable(await outcome(() => validator.validate('opaque-token-value')))
-    })
   })
 })

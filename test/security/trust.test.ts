@@ -22,8 +22,16 @@ import {
   rejection,
   type TestKey,
 } from '../../packages/core/test/support/tokens.js'
-import { startFaultServer, type FaultRoute, type FaultServer } from '../support/fault-server.js'
-import { requireRedis, startRedis, type TestRedis } from '../support/redis.js'
+import {
+  startFaultServer,
+  type FaultRoute,
+  type FaultServer,
+} from '../../packages/core/test/support/fault-server.js'
+import {
+  requireRedis,
+  startRedis,
+  type TestRedis,
+} from '../../packages/redis/test/support/redis.js'
 
 const AUD = 'api'
 const GOOD = 'good-opaque-token-0123456789'

@@ -9,7 +9,11 @@ import {
 } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { refusedUrl, startFaultServer, type FaultServer } from './fault-server.js'
+import {
+  refusedUrl,
+  startFaultServer,
+  type FaultServer,
+} from '../../packages/core/test/support/fault-server.js'
 import { startIssuer, zitadelShape, type TestIssuer, type ZitadelKeyFile } from './issuer.js'
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields)

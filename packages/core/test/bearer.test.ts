@@ -8,8 +8,8 @@ import {
   toHttpResponse,
   type Validator,
 } from '@tokenward/core'
-import { startFaultServer, type FaultServer } from '../../../test/support/fault-server.js'
-import { listen } from '../../../test/support/listen.js'
+import { startFaultServer, type FaultServer } from './support/fault-server.js'
+import { listen } from './support/listen.js'
 import {
   AUDIENCE,
   ISSUER,

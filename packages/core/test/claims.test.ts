@@ -4,7 +4,7 @@
 import { CompactEncrypt, SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createValidator, type AuthResult } from '@tokenward/core'
-import { startFaultServer, type FaultServer } from '../../../test/support/fault-server.js'
+import { startFaultServer, type FaultServer } from './support/fault-server.js'
 import {
   AUDIENCE,
   ISSUER,

@@ -21,7 +21,7 @@ import {
   createDpopClient,
   type DpopClient,
   type ProofOptions,
-} from '../../../test/support/dpop.js'
+} from './support/dpop.js'
 import { rejection } from './support/tokens.js'
 
 const NOW = 1_700_000_000

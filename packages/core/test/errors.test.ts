@@ -10,7 +10,7 @@ import {
   type TokenwardErrorCode,
   type TokenwardEvent,
 } from '@tokenward/core'
-import { refusedUrl } from '../../../test/support/fault-server.js'
+import { refusedUrl } from './support/fault-server.js'
 import {
   AUDIENCE,
   ISSUER,

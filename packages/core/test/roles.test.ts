@@ -8,7 +8,7 @@ import {
   type Requirements,
   type RolesOption,
 } from '@tokenward/core'
-import { startFaultServer, type FaultServer } from '../../../test/support/fault-server.js'
+import { startFaultServer, type FaultServer } from './support/fault-server.js'
 import {
   ISSUER,
   NOW,

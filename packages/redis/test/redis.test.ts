@@ -1,10 +1,10 @@
-// createRedisStore against a real redis-server (test/support/redis.ts): commands, TTLs, the key
+// createRedisStore against a real redis-server (support/redis.ts): commands, TTLs, the key
 // prefix, failing fast through an outage, and closing without leftover handles.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Redis } from 'ioredis'
 import type { CacheStore } from '@tokenward/core'
 import { createRedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
-import { requireRedis, startRedis, type TestRedis } from '../../../test/support/redis.js'
+import { requireRedis, startRedis, type TestRedis } from './support/redis.js'
 
 const haveRedis = requireRedis()
 

@@ -1,5 +1,6 @@
-// Test helpers: keys and tokens minted with jose, a frozen clock, and error assertions. Tokens
-// reach the validator through a static key set (`jwks: { keys: [publicJwk] }`): no network.
+// Test helpers: keys and tokens minted with jose, a frozen clock, error assertions and a spy
+// logger. Tokens reach the validator through a static key set (`jwks: { keys: [publicJwk] }`):
+// no network. The one home of these helpers: the root test/ imports them from here too.
 import {
   CompactSign,
   SignJWT,
@@ -9,9 +10,11 @@ import {
   type JWK,
   type JWSAlgorithm,
 } from 'jose'
-import { expect, vi } from 'vitest'
+import { expect, vi, type Mock } from 'vitest'
 import {
   createValidator,
+  toHttpResponse,
+  type Logger,
   type TokenwardError,
   type Validator,
   type ValidatorOptions,
@@ -158,4 +161,25 @@ export function expectFailure(
       new RegExp(`^Bearer realm="${realm}", error="${bearerError}", error_description="[^"]*"`),
     )
   }
+}
+
+/** 503 upstream_unavailable with Retry-After, rendered with the header and without a challenge. */
+export function expectUnavailable(error: unknown): asserts error is TokenwardError {
+  expectFailure(error, 'upstream_unavailable', 503)
+  expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1)
+  const response = toHttpResponse(error)
+  expect(response.status).toBe(503)
+  expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+  expect(response.headers['www-authenticate']).toBeUndefined()
+}
+
+/** A logger whose calls a test reads. */
+export function spyLogger(): { warn: Mock<Logger['warn']>; error: Mock<Logger['error']> } {
+  return { warn: vi.fn<Logger['warn']>(), error: vi.fn<Logger['error']>() }
+}
+
+/** DESIGN.md: the logger is never given a token. */
+export function expectNotLogged(logger: ReturnType<typeof spyLogger>, token: string): void {
+  const logged = JSON.stringify([logger.warn.mock.calls, logger.error.mock.calls])
+  expect(logged.includes(token)).toBe(false)
 }

@@ -3,7 +3,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose'
 import { generateKeyPairSync } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { verifySignature, verifyWithJose } from '../../packages/core/src/signature.js'
+import { verifySignature, verifyWithJose } from '../src/signature.js'
 
 const ALGORITHMS = [
   'RS256',

@@ -1,9 +1,8 @@
 // NestJS specifics over real HTTP on both platforms, with tokens from a real OpenID Provider:
 // forRootAsync, the guard installed globally or per route, @Public, decorators on a controller
 // and a method together, the injected validator and its lifetime. The conformance table
-// (test/adapters) covers the answers themselves.
+// (conformance.test.ts) covers the answers themselves.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { Controller, Get, Inject, Module, UseGuards } from '@nestjs/common'
 import {
   ConfigurationError,
   createValidator,
@@ -19,9 +18,16 @@ import {
   TokenwardGuard,
   TokenwardModule,
 } from '@tokenward/nestjs'
-import { ORG, echo, get, mintToken, testValidatorOptions } from '../../../test/adapters/apps.js'
-import { startIssuer, type TestIssuer } from '../../../test/support/issuer.js'
-import { moduleOf, startModule, type Platform } from './app.js'
+import { moduleOf, startModule, type Platform } from '../../packages/nestjs/test/app.js'
+import {
+  Controller,
+  Get,
+  Inject,
+  Module,
+  UseGuards,
+} from '../../packages/nestjs/test/frameworks.js'
+import { startIssuer, type TestIssuer } from '../support/issuer.js'
+import { ORG, echo, get, mintToken, testValidatorOptions } from './apps.js'
 
 let issuer: TestIssuer
 let admin: string

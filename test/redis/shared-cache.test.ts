@@ -1,12 +1,17 @@
 // Two validators (two API instances) share one Redis store: an opaque token is introspected once
 // at the real OpenID Provider (test/support/issuer.ts); a Redis outage costs a direct
 // introspection and a warning, never a rejected token.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createValidator, type CacheStore, type Logger, type Validator } from '@tokenward/core'
 import { createRedisStore } from '@tokenward/redis'
-import { startIssuer, type TestIssuer } from '../../../test/support/issuer.js'
-import { requireRedis, startRedis, type TestRedis } from '../../../test/support/redis.js'
+import { spyLogger } from '../../packages/core/test/support/tokens.js'
+import { Redis } from '../../packages/redis/test/support/client.js'
+import { startIssuer, type TestIssuer } from '../support/issuer.js'
+import {
+  requireRedis,
+  startRedis,
+  type TestRedis,
+} from '../../packages/redis/test/support/redis.js'
 
 const haveRedis = requireRedis()
 
@@ -54,10 +59,6 @@ describe.skipIf(!haveRedis)('a Redis store shared by two validators', () => {
     })
     validators.push(created)
     return created
-  }
-
-  function spyLogger() {
-    return { warn: vi.fn<Logger['warn']>(), error: vi.fn<Logger['error']>() }
   }
 
   it('introspects an opaque token once for both validators', async () => {

@@ -2,7 +2,7 @@
 // RFC 8414 §3.1 say, and trusted only when its issuer is the configured one exactly.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createValidator, type TokenwardError } from '@tokenward/core'
-import { startFaultServer, type FaultServer } from '../support/fault-server.js'
+import { startFaultServer, type FaultServer } from './support/fault-server.js'
 
 let faults: FaultServer
 

@@ -4,8 +4,8 @@
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigurationError, createValidator, type ValidatorOptions } from '@tokenward/core'
-import { rejection } from '../../packages/core/test/support/tokens.js'
-import { startFaultServer, type FaultServer } from '../support/fault-server.js'
+import { startFaultServer, type FaultServer } from './support/fault-server.js'
+import { rejection } from './support/tokens.js'
 
 const TENANTS = ['72f988bf-86f1-41af-91ab-2d7cd011db47', '9188040d-6c67-4c5b-b112-36a304b66dad']
 const AUD = 'api://orders'
