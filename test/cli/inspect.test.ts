@@ -1,7 +1,7 @@
 // `tokenward inspect` against the real provider: one line per check, fix hints, exit status
 // 0 valid / 1 rejected / 2 usage error or issuer unreachable; never the whole token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { refusedUrl } from '../support/fault-server.js'
+import { refusedUrl } from '../../packages/core/test/support/fault-server.js'
 import { startIssuer, zitadelShape, type TestIssuer } from '../support/issuer.js'
 import { run, runBinary } from './run.js'
 

@@ -28,7 +28,7 @@ import {
   createCertificateAuthority,
   type CertificateAuthority,
   type CertifiedKey,
-} from '../support/x509.js'
+} from '../../packages/core/test/support/x509.js'
 
 const API_URL = 'https://api.tokenward.test/orders'
 const ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']

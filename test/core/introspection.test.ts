@@ -539,6 +539,7 @@ describe("mode 'always': a JWT is checked locally, then introspected too", () =>
 describe('failures are 503, never 401, and never cached', () => {
   it.each<[string, FaultBehaviour]>([
     ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
+    ['HTTP 429 (slow down)', { status: 429, body: { error: 'slow_down' } }],
     [
       'HTTP 400 unauthorized_client (a misconfigured client)',
       { status: 400, body: { error: 'unauthorized_client' } },

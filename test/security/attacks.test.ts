@@ -20,7 +20,7 @@ import {
   type FaultServer,
 } from '../../packages/core/test/support/fault-server.js'
 import { settledHeapUsed } from '../support/gc.js'
-import { certificatePem, selfSignedCertificate } from '../support/x509.js'
+import { certificatePem, selfSignedCertificate } from '../../packages/core/test/support/x509.js'
 import {
   AUDIENCE,
   ISSUER,

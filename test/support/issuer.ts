@@ -15,8 +15,8 @@ import { exportJWK, generateKeyPair } from 'jose'
 import type { JWK } from 'jose'
 import type { Configuration, Provider } from 'oidc-provider'
 
-import { listen } from './listen.js'
-import { certificatePem } from './x509.js'
+import { listen } from '../../packages/core/test/support/listen.js'
+import { certificatePem } from '../../packages/core/test/support/x509.js'
 
 export type SigningAlgorithm =
   'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'
@@ -40,7 +40,7 @@ export interface IssuerOptions {
   dpopAlgorithms?: readonly string[]
 }
 
-/** Makes the DPoP proof of a token request (see test/support/dpop.ts). */
+/** Makes the DPoP proof of a token request (see packages/core/test/support/dpop.ts). */
 export interface DpopProver {
   proof(request: { method: string; url: string }): Promise<string>
 }

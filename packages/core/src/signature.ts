@@ -4,7 +4,7 @@
  * times faster than jose's WebCrypto path. Nothing cryptographic is implemented here: this only
  * picks node:crypto's parameters for each JWS algorithm (RFC 7518 §3). A key whose WebCrypto
  * algorithm does not match the JWS `alg` is left to jose, which rejects it.
- * test/core/signature.test.ts proves both paths give the same verdict.
+ * packages/core/test/signature.test.ts proves both paths give the same verdict.
  */
 import { KeyObject, constants, verify } from 'node:crypto'
 import { compactVerify } from 'jose'

@@ -18,7 +18,7 @@ import {
   createCertificateAuthority,
   type CertificateAuthority,
   type CertifiedKey,
-} from '../../../test/support/x509.js'
+} from './support/x509.js'
 import { thrown } from './support/tokens.js'
 
 const JKT = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
