@@ -333,6 +333,18 @@ describe('what an answer means (RFC 7662 §2.2: active === true proceeds)', () =
   })
 })
 
+describe('a refresh token is never a bearer token (RFC 6749 §1.5)', () => {
+  it('a real refresh token, introspected, is refused: the provider marks no type, its answer has no aud', async () => {
+    // oidc-provider answers a refresh token without token_type (an access token's answer says
+    // Bearer), so the token-type rule cannot see it; the audience policy refuses it instead. An
+    // issuer whose refresh-token answers carry token_type is refused by type (the trust suite).
+    const { token } = await issuer.issueRefreshToken()
+    expect(await issuer.introspect(token)).not.toHaveProperty('token_type')
+    const error = await rejection(providerValidator().validate(token))
+    expectFailure(error, 'invalid_audience', 401)
+  })
+})
+
 describe('checks on an active answer', () => {
   it.each<[string, string, Record<string, unknown>]>([
     ['another iss', 'invalid_issuer', { iss: `${ISSUER}/` }],
