@@ -47,11 +47,11 @@ export function createApi(options: ApiOptions): Api {
   })
 
   const me: express.RequestHandler = (req, res) => {
-    const { subject, clientId, roles, scopes, source } = req.auth!
+    const { subject, clientId, roles, scopes, source } = req.auth
     res.json({ subject, clientId, roles, scopes, source })
   }
   const admin: express.RequestHandler = (req, res) => {
-    res.json({ admin: req.auth!.subject })
+    res.json({ admin: req.auth.subject })
   }
 
   const lenientApi = express.Router()

@@ -56,11 +56,11 @@ app.get('/health', (_req, res) => {
 })
 app.use(tokenward(validator))
 app.get('/me', (req, res) => {
-  const { subject, clientId, roles, scopes } = req.auth!
+  const { subject, clientId, roles, scopes } = req.auth
   res.json({ subject, clientId, roles, scopes })
 })
 app.get('/admin', requireRoles('admin'), (req, res) => {
-  res.json({ admin: req.auth!.subject })
+  res.json({ admin: req.auth.subject })
 })
 
 const server = app.listen(Number(env('PORT') ?? 3000), env('HOST') ?? '127.0.0.1', (error) => {

@@ -22,11 +22,11 @@ app.get('/health', (_req, res) => {
 })
 app.use(tokenward(validator))
 app.get('/me', (req, res) => {
-  const { subject, clientId, roles, source } = req.auth!
+  const { subject, clientId, roles, source } = req.auth
   res.json({ subject, clientId, roles, source })
 })
 app.get('/admin', requireRoles('admin'), (req, res) => {
-  res.json({ admin: req.auth!.subject })
+  res.json({ admin: req.auth.subject })
 })
 
 const server = app.listen(

@@ -25,8 +25,12 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point
   namespace Express {
     interface Request {
-      /** The validated token; set by `tokenward()`, undefined without it (or, in optional mode, without a token). */
-      auth?: AuthResult
+      /**
+       * The validated token, on every route behind `tokenward()`: the same `AuthResult` as
+       * `ctx.state.auth` in Koa and `request.auth` in Fastify. Absent on a route the middleware
+       * does not cover, and (with `optional: true`) on a request that sent no token.
+       */
+      auth: AuthResult
     }
   }
 }

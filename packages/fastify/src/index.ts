@@ -29,8 +29,12 @@ export interface RequireRoles {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The validated token; null on routes left unauthenticated, or in optional mode without a token. */
-    auth: AuthResult | null
+    /**
+     * The validated token, on every route the plugin authenticates: the same `AuthResult` as
+     * `req.auth` in Express and `ctx.state.auth` in Koa. Null on a route left unauthenticated
+     * (`config: { tokenward: false }`), and (with `optional: true`) on a request without a token.
+     */
+    auth: AuthResult
   }
   interface FastifyInstance {
     /** preHandler requiring every role named; a trailing `{ org }` restricts to that organisation. */
@@ -99,7 +103,8 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
     }
   }
 
-  fastify.decorateRequest('auth', null)
+  // Null until the hook sets it (a known shape for every request, as Fastify recommends).
+  fastify.decorateRequest('auth', null as unknown as AuthResult)
   fastify.decorate('requireAuth', requireAuth)
   fastify.decorate('requireScopes', (...scopes: string[]) => requireAuth({ scopes }))
   fastify.decorate('requireAcr', (...acr: string[]) => requireAuth({ acr }))
@@ -113,7 +118,7 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
     }
     void authenticateNodeRequest(validator, request.raw, request.url, optional, {
       accepted: (auth) => {
-        request.auth = auth ?? null
+        request.auth = auth ?? (null as unknown as AuthResult)
         next()
       },
       rejected: (error) => {

@@ -21,6 +21,18 @@ import {
 export type { RoleOptions } from '@tokenward/core'
 import type { Middleware, ParameterizedContext } from 'koa'
 
+declare module 'koa' {
+  interface DefaultState {
+    /**
+     * The validated token, on every route behind `tokenward()` (no generics to remember: any
+     * `new Koa()` has it): the same `AuthResult` as `req.auth` in Express and `request.auth` in
+     * Fastify. Absent on a route the middleware does not cover, and (with `optional: true`) on a
+     * request without a token.
+     */
+    auth: AuthResult
+  }
+}
+
 /** What `tokenward()` adds to `ctx.state`: the validated token under `auth` (or your `key`). */
 export type TokenwardState<Key extends string = 'auth'> = { [K in Key]: AuthResult }
 
@@ -77,7 +89,7 @@ export function tokenward(
   }
   // Not async: a cached token is answered synchronously, and next()'s promise is returned as is.
   return function tokenward(ctx, next) {
-    const state = ctx.state as State
+    const state = ctx.state as unknown as State
     state[SETTINGS] = settings
     if (created) closeWithServer(validator, (ctx.req.socket as { server?: unknown }).server)
     return authenticateNodeRequest<Promise<void> | undefined>(
@@ -144,7 +156,7 @@ export function requireAuth(requirements: Requirements): Guard {
   }
 }
 
-function fail(ctx: ParameterizedContext, error: unknown, settings: Settings): void {
+function fail(ctx: ParameterizedContext<unknown>, error: unknown, settings: Settings): void {
   if (settings.passErrors) throw error
   const { status, headers, body } = renderFailure(settings.validator, error)
   ctx.status = status

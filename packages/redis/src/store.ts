@@ -86,7 +86,9 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 200
  * const validator = createValidator({ issuer, audience, introspection: { auth, cache: { store } } })
  * ```
  */
-export function createRedisStore(options: RedisStoreOptions): CacheStore {
+export function createRedisStore(
+  options: RedisStoreOptions,
+): CacheStore & { close(): Promise<void> } {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw new ConfigurationError('createRedisStore', 'must be an object { url } or { client }')
   }
@@ -117,7 +119,10 @@ export function createRedisStore(options: RedisStoreOptions): CacheStore {
   return createOwnedStore(options, keyPrefix)
 }
 
-function createOwnedStore(options: RedisStoreUrlOptions, keyPrefix: string): CacheStore {
+function createOwnedStore(
+  options: RedisStoreUrlOptions,
+  keyPrefix: string,
+): CacheStore & { close(): Promise<void> } {
   const { url, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, logger, ...rest } = options
   // The prefix is applied here, not by ioredis (whose own keyPrefix would apply it again).
   const redisOptions: ClientOptions & { keyPrefix?: unknown; client?: unknown } = { ...rest }

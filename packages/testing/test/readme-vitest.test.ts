@@ -16,7 +16,7 @@ beforeAll(async () => {
   const app = express()
   app.use(tokenward({ issuer: issuer.issuer, audience: 'api' }))
   app.get('/me', (req, res) => {
-    res.json({ subject: req.auth?.subject, scopes: req.auth?.scopes })
+    res.json({ subject: req.auth.subject, scopes: req.auth.scopes })
   })
   server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
