@@ -53,7 +53,7 @@ await fastify.register(tokenward, options)
 
 fastify.get('/health', { config: { tokenward: false } }, () => ({ ok: true }))
 fastify.get('/me', (request) => {
-  const { subject, clientId, roles, scopes } = request.auth!
+  const { subject, clientId, roles, scopes } = request.auth
   return { subject, clientId, roles, scopes }
 })
 fastify.get('/admin', { preHandler: fastify.requireRoles('admin') }, (request) => ({

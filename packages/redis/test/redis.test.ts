@@ -2,7 +2,9 @@
 // prefix, failing fast through an outage, and closing without leftover handles.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Redis } from 'ioredis'
-import type { CacheStore } from '@tokenward/core'
+
+/** A store this file created: its close() is always there. */
+type RedisCacheStore = ReturnType<typeof createRedisStore>
 import { createRedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
 import { requireRedis, startRedis, type TestRedis } from './support/redis.js'
 
@@ -56,9 +58,9 @@ async function expectHandlesBackTo(expected: { sockets: number; timers: number }
 describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
   let redis: TestRedis
   let raw: Redis
-  const stores: CacheStore[] = []
+  const stores: RedisCacheStore[] = []
 
-  function store(options: Partial<RedisStoreUrlOptions> = {}): CacheStore {
+  function store(options: Partial<RedisStoreUrlOptions> = {}): RedisCacheStore {
     const created = createRedisStore({ url: redis.url, ...options })
     stores.push(created)
     return created
@@ -71,7 +73,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
   afterEach(async () => {
     await Promise.all(
       stores.splice(0).map(async (s) => {
-        await s.close?.()
+        await s.close()
       }),
     )
   })
@@ -121,7 +123,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
       const s = createRedisStore({ client, keyPrefix: 'given:' })
       await s.set('k', 'v', 30)
       expect(await raw.get('given:k')).toBe('v')
-      await s.close?.()
+      await s.close()
       expect(client.status).toBe('ready')
       expect(await client.ping()).toBe('PONG')
     } finally {
@@ -150,7 +152,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
 
   it('rejects after close', async () => {
     const s = store()
-    await s.close?.()
+    await s.close()
     await expect(s.get('k')).rejects.toThrow(/closed/)
   })
 
@@ -159,8 +161,8 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     const s = createRedisStore({ url: redis.url })
     await s.set('h', 'v', 30)
     expect(handles().sockets).toBeGreaterThan(before.sockets)
-    await s.close?.()
-    await s.close?.() // idempotent
+    await s.close()
+    await s.close() // idempotent
     await expectHandlesBackTo(before)
 
     // A client reconnecting to a dead server holds a reconnect timer: close() clears it.
@@ -171,16 +173,16 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     dead.kill()
     await dead.stop()
     await timedRejection(orphan.get('h'))
-    await orphan.close?.()
+    await orphan.close()
     await expectHandlesBackTo(beforeDead)
   })
 })
 
 describe.skipIf(!haveRedis)('a Redis outage fails fast', () => {
   let redis: TestRedis | undefined
-  let s: CacheStore | undefined
+  let s: RedisCacheStore | undefined
   afterEach(async () => {
-    await s?.close?.()
+    await s?.close()
     await redis?.stop()
   })
 
