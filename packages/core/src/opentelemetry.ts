@@ -67,7 +67,7 @@ export const METRICS = {
   authentications: 'tokenward.authentications',
   /** Histogram, ms: how long each authentication took, with the counter's attributes. */
   authenticationDuration: 'tokenward.authentication.duration',
-  /** Counter: route guards' refusals of authenticated requests, by `tokenward.outcome`. */
+  /** Counter: route guards' refusals (`requireRoles`, `requireScopes`…), by `tokenward.outcome`. */
   guardRejections: 'tokenward.guard.rejections',
   /** Counter: cache lookups by `tokenward.cache` and `tokenward.cache.result` (the hit ratio). */
   cacheLookups: 'tokenward.cache.lookups',
@@ -125,7 +125,7 @@ function instruments(meter: Meter): Instruments {
       advice: { explicitBucketBoundaries: AUTHENTICATION_BUCKETS },
     }),
     guardRejections: meter.createCounter(METRICS.guardRejections, {
-      description: 'Authenticated requests refused by a route guard, by error code',
+      description: 'Requests refused by a route guard, by error code',
       unit: '{rejection}',
     }),
     cacheLookups: meter.createCounter(METRICS.cacheLookups, {
@@ -178,8 +178,8 @@ function check(options: TelemetryOptions): void {
  * Its status is ERROR only for an outcome answered with a 5xx (`upstream_unavailable`: the
  * issuer is down), with `error.type` set to the code. A 401 or 403 is an answer, not a fault:
  * the validator worked and refused a bad token, so those spans keep the status UNSET and
- * `tokenward.outcome` says why. A route guard's refusal (a 403 after authentication) makes no
- * span; it is counted in `tokenward.guard.rejections`.
+ * `tokenward.outcome` says why. A route guard's refusal (`requireRoles`, `requireScopes`) makes
+ * no span; it is counted in `tokenward.guard.rejections`.
  *
  * **Metrics** (names in {@link METRICS}): `tokenward.authentications` and
  * `tokenward.authentication.duration` (ms) by outcome, `tokenward.guard.rejections`,
@@ -231,9 +231,9 @@ export function tokenwardTelemetry(
           [ATTRIBUTES.outcome]: 'accepted',
           [ATTRIBUTES.source]: event.source,
         }
-        const m = meter()
-        m.authentications.add(1, counted)
-        m.authenticationDuration.record(event.durationMs, counted)
+        const instrumented = meter()
+        instrumented.authentications.add(1, counted)
+        instrumented.authenticationDuration.record(event.durationMs, counted)
         const attributes: Attributes = {
           ...counted,
           [ATTRIBUTES.cacheHit]: event.cached,
@@ -246,14 +246,16 @@ export function tokenwardTelemetry(
       }
       case 'rejected': {
         const counted: Attributes = { [ATTRIBUTES.outcome]: event.code }
-        const m = meter()
+        const fault = ERROR_CODES[event.code].status >= 500 ? event.code : undefined
         if (event.durationMs === undefined) {
-          m.guardRejections.add(1, counted)
+          // Untimed: a route guard's refusal, or a failed warmUp() (a 5xx, whose upstream
+          // failure is counted already).
+          if (fault === undefined) meter().guardRejections.add(1, counted)
           return
         }
-        m.authentications.add(1, counted)
-        m.authenticationDuration.record(event.durationMs, counted)
-        const fault = ERROR_CODES[event.code].status >= 500 ? event.code : undefined
+        const instrumented = meter()
+        instrumented.authentications.add(1, counted)
+        instrumented.authenticationDuration.record(event.durationMs, counted)
         span(
           fault === undefined ? counted : { ...counted, [ATTRIBUTES.errorType]: fault },
           event.durationMs,

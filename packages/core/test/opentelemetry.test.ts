@@ -440,6 +440,22 @@ describe('against an issuer on 127.0.0.1', () => {
     expect(delta(METRICS.upstreamFailures, { 'tokenward.upstream.target': 'jwks' })).toBe(1)
     expect(delta(METRICS.authentications, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(1)
   })
+
+  it('a failed warmUp() is an upstream failure, not a guard rejection, and makes no span', async () => {
+    jwksStatus = 500
+    const before = await points()
+    const { validator } = remote()
+    expect((await rejection(validator.warmUp())).code).toBe('upstream_unavailable')
+    await validator.close()
+
+    const after = await points()
+    const delta = (name: string, attributes: Attributes) =>
+      count(after.get(name), attributes) - count(before.get(name), attributes)
+    expect(delta(METRICS.upstreamFailures, { 'tokenward.upstream.target': 'jwks' })).toBe(1)
+    expect(delta(METRICS.guardRejections, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(0)
+    expect(delta(METRICS.authentications, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(0)
+    expect(finished()).toEqual([])
+  })
 })
 
 describe('options', () => {
