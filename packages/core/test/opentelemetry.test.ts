@@ -128,9 +128,15 @@ function count(list: DataPoint<unknown>[] | undefined, attributes: Attributes): 
   return typeof point.value === 'number' ? point.value : (point.value as Histogram).count
 }
 
-/** Counts by attribute set, to compare before and after a step (the points are cumulative). */
-async function counted(name: string, attributes: Attributes): Promise<number> {
-  return count((await points()).get(name), attributes)
+type Growth = (name: string, attributes: Attributes) => number
+
+/** Runs `step`; the answer says how much a metric point grew meanwhile (they are cumulative). */
+async function growth(step: () => Promise<unknown>): Promise<Growth> {
+  const before = await points()
+  await step()
+  const after = await points()
+  return (name, attributes) =>
+    count(after.get(name), attributes) - count(before.get(name), attributes)
 }
 
 /** Everything a span or metric carries, as text: no token may appear in it. */
@@ -245,16 +251,13 @@ describe('a span per authentication', () => {
   it("a route guard's refusal makes no span; it is counted", async () => {
     const { validator } = observed({}, { roles: 'scope' })
     const auth = await validator.authenticate(`Bearer ${await token({ scope: 'read' })}`)
-    const before = await counted(METRICS.guardRejections, {
-      'tokenward.outcome': 'insufficient_role',
+    const grown = await growth(async () => {
+      expect(() => {
+        validator.authorize(auth, { roles: ['admin'] })
+      }).toThrow()
     })
-    expect(() => {
-      validator.authorize(auth, { roles: ['admin'] })
-    }).toThrow()
     expect(finished()).toHaveLength(1) // the authentication's
-    expect(
-      await counted(METRICS.guardRejections, { 'tokenward.outcome': 'insufficient_role' }),
-    ).toBe(before + 1)
+    expect(grown(METRICS.guardRejections, { 'tokenward.outcome': 'insufficient_role' })).toBe(1)
   })
 })
 
@@ -265,18 +268,14 @@ describe('metrics', () => {
     const expired = { 'tokenward.outcome': 'token_expired' }
     const hit = { 'tokenward.cache': 'token', 'tokenward.cache.result': 'hit' }
     const miss = { 'tokenward.cache': 'token', 'tokenward.cache.result': 'miss' }
-    const before = await points()
-
-    const jwt = await token()
-    await validator.authenticate(`Bearer ${jwt}`)
-    await validator.authenticate(`Bearer ${jwt}`)
-    await validator.authenticate(`Bearer ${jwt}`)
-    const old = Math.floor(Date.now() / 1000) - 600
-    await rejection(validator.authenticate(`Bearer ${await token({ iat: old, exp: old + 60 })}`))
-
-    const after = await points()
-    const delta = (name: string, attributes: Attributes) =>
-      count(after.get(name), attributes) - count(before.get(name), attributes)
+    const delta = await growth(async () => {
+      const jwt = await token()
+      await validator.authenticate(`Bearer ${jwt}`)
+      await validator.authenticate(`Bearer ${jwt}`)
+      await validator.authenticate(`Bearer ${jwt}`)
+      const old = Math.floor(Date.now() / 1000) - 600
+      await rejection(validator.authenticate(`Bearer ${await token({ iat: old, exp: old + 60 })}`))
+    })
     expect(delta(METRICS.authentications, accepted)).toBe(3)
     expect(delta(METRICS.authentications, expired)).toBe(1)
     expect(delta(METRICS.authenticationDuration, accepted)).toBe(3)
@@ -284,7 +283,7 @@ describe('metrics', () => {
     expect(delta(METRICS.cacheLookups, miss)).toBe(2)
     expect(delta(METRICS.cacheLookups, hit)).toBe(2)
 
-    const duration = after.get(METRICS.authenticationDuration)!
+    const duration = (await points()).get(METRICS.authenticationDuration)!
     const point = duration.find((p) => p.attributes['tokenward.outcome'] === 'accepted')!
     expect((point.value as Histogram).min).toBeGreaterThanOrEqual(0)
     expect((point.value as Histogram).buckets.boundaries).toContain(0.05)
@@ -400,32 +399,30 @@ describe('against an issuer on 127.0.0.1', () => {
   it('upstream request duration by target and status class; key-set refreshes', async () => {
     jwksStatus = 200
     const ok = { 'tokenward.upstream.target': 'jwks', 'tokenward.upstream.status_class': '2xx' }
-    const before = await points()
     const { validator, events } = remote()
-    await validator.authenticate(`Bearer ${await token()}`)
-    await validator.close()
-
-    const after = await points()
-    const delta = (name: string, attributes: Attributes) =>
-      count(after.get(name), attributes) - count(before.get(name), attributes)
+    const delta = await growth(async () => {
+      await validator.authenticate(`Bearer ${await token()}`)
+      await validator.close()
+    })
     expect(events.map((event) => event.type)).toContain('upstream_request')
     expect(delta(METRICS.upstreamDuration, ok)).toBe(1)
     expect(delta(METRICS.jwksRefreshes, {})).toBe(1)
     expect(finished()[0]!.attributes).toMatchObject({ 'tokenward.outcome': 'accepted' })
     // No URL on metric points: attributes with few values only.
     expect(
-      JSON.stringify([...after.values()].map((l) => l.map((p) => p.attributes))),
+      JSON.stringify([...(await points()).values()].map((l) => l.map((p) => p.attributes))),
     ).not.toContain(server.url)
   })
 
   it('an issuer outage is a fault: span status ERROR with error.type, and a failure by target', async () => {
     jwksStatus = 500
     const failed = { 'tokenward.upstream.target': 'jwks', 'tokenward.upstream.status_class': '5xx' }
-    const before = await points()
     const { validator } = remote()
-    const error = await rejection(validator.authenticate(`Bearer ${await token()}`))
-    await validator.close()
-    expect([error.code, error.status]).toEqual(['upstream_unavailable', 503])
+    const delta = await growth(async () => {
+      const error = await rejection(validator.authenticate(`Bearer ${await token()}`))
+      expect([error.code, error.status]).toEqual(['upstream_unavailable', 503])
+      await validator.close()
+    })
 
     const [span] = finished()
     expect(span!.attributes).toEqual({
@@ -433,9 +430,6 @@ describe('against an issuer on 127.0.0.1', () => {
       'error.type': 'upstream_unavailable',
     })
     expect(span!.status).toEqual({ code: 2, message: 'upstream_unavailable' }) // ERROR
-    const after = await points()
-    const delta = (name: string, attributes: Attributes) =>
-      count(after.get(name), attributes) - count(before.get(name), attributes)
     expect(delta(METRICS.upstreamDuration, failed)).toBe(1)
     expect(delta(METRICS.upstreamFailures, { 'tokenward.upstream.target': 'jwks' })).toBe(1)
     expect(delta(METRICS.authentications, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(1)
@@ -443,14 +437,11 @@ describe('against an issuer on 127.0.0.1', () => {
 
   it('a failed warmUp() is an upstream failure, not a guard rejection, and makes no span', async () => {
     jwksStatus = 500
-    const before = await points()
     const { validator } = remote()
-    expect((await rejection(validator.warmUp())).code).toBe('upstream_unavailable')
-    await validator.close()
-
-    const after = await points()
-    const delta = (name: string, attributes: Attributes) =>
-      count(after.get(name), attributes) - count(before.get(name), attributes)
+    const delta = await growth(async () => {
+      expect((await rejection(validator.warmUp())).code).toBe('upstream_unavailable')
+      await validator.close()
+    })
     expect(delta(METRICS.upstreamFailures, { 'tokenward.upstream.target': 'jwks' })).toBe(1)
     expect(delta(METRICS.guardRejections, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(0)
     expect(delta(METRICS.authentications, { 'tokenward.outcome': 'upstream_unavailable' })).toBe(0)
@@ -574,17 +565,19 @@ describe.skipIf(!built)('the built package', () => {
     const register = `import { register } from 'node:module'; register(${JSON.stringify(
       `data:text/javascript,${encodeURIComponent(hook)}`,
     )})`
-    const esm = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        `data:text/javascript,${encodeURIComponent(register)}`,
-        '--input-type=module',
-        '-e',
-        `await import(${JSON.stringify(`${dist}index.js`)}); console.log('ok')`,
-      ],
-      { encoding: 'utf8' },
-    )
+    const importing = (file: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent(register)}`,
+          '--input-type=module',
+          '-e',
+          `await import(${JSON.stringify(`${dist}${file}`)}); console.log('ok')`,
+        ],
+        { encoding: 'utf8' },
+      )
+    const esm = importing('index.js')
     expect(esm.stderr).toBe('')
     expect(esm.stdout).toBe('ok\n')
 
@@ -601,17 +594,7 @@ describe.skipIf(!built)('the built package', () => {
     expect(cjs.stdout).toBe('0\n')
 
     // And the hook does catch the subpath, which does load it.
-    const subpath = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        `data:text/javascript,${encodeURIComponent(register)}`,
-        '--input-type=module',
-        '-e',
-        `await import(${JSON.stringify(`${dist}opentelemetry.js`)})`,
-      ],
-      { encoding: 'utf8' },
-    )
+    const subpath = importing('opentelemetry.js')
     expect(subpath.stderr).toContain('loaded @opentelemetry/api')
   })
 })
