@@ -23,7 +23,7 @@ import {
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createValidator, type TokenwardEvent, type ValidatorOptions } from '@tokenward/core'
-import { listen, type Listening } from '../../../test/support/listen.js'
+import { listen, type Listening } from './support/listen.js'
 import {
   ATTRIBUTES,
   METRICS,
