@@ -1,6 +1,6 @@
 // Each example started as its users would (`tsx server.ts`, configured from environment
 // variables) against the harness's OpenID Provider, asked over HTTP, and stopped.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,7 +10,7 @@ import {
   type IssueTokenOptions,
   type TestIssuer,
 } from '../test/support/issuer.js'
-import { built, get, killAll, runExample } from './support.js'
+import { built, examplesDir, get, killAll, runExample } from './support.js'
 import { EnvironmentError, zitadelOptions } from './zitadel/config.js'
 
 const PROJECT = '170086774599581953'
@@ -174,5 +174,98 @@ describe.skipIf(!built)('examples/zitadel server', () => {
     )
     expect(opaque.status).toBe(200)
     expect(await example.stop('SIGINT')).toBe(0)
+  }, 30_000)
+})
+
+/** The spans ConsoleSpanExporter printed (one `{ … }` block each), with what the tests read. */
+function printedSpans(output: string) {
+  return [...output.matchAll(/^\{\n([\s\S]*?)\n\}$/gm)]
+    .map(([, block]) => block!)
+    .filter((block) => block.includes('instrumentationScope'))
+    .map((block) => ({
+      name: /^ {2}name: '([^']*)'/m.exec(block)?.[1],
+      traceId: /^ {2}traceId: '(\w+)'/m.exec(block)?.[1],
+      id: /^ {2}id: '(\w+)'/m.exec(block)?.[1],
+      parentId: /^ {2}parentSpanContext: \{[^}]*spanId: '(\w+)'/m.exec(block)?.[1],
+      block,
+    }))
+}
+
+const otelBuilt =
+  built &&
+  ['core/dist/opentelemetry.js', 'testing/dist/index.js'].every((file) =>
+    existsSync(`${examplesDir}../packages/${file}`),
+  )
+
+describe.skipIf(!otelBuilt)('examples/opentelemetry', () => {
+  it('--once: a span per authentication under its HTTP server span, no token; metrics on exit', async () => {
+    const example = runExample('opentelemetry', 'server.ts', ['--once'])
+    expect(await example.exited()).toBe(0)
+    const output = example.output()
+    expect(output).toContain('GET /me with a valid token: 200')
+    expect(output).toContain('GET /me with no token: 401')
+    expect(output).toContain('GET /admin with a token without the admin scope: 403')
+
+    const spans = printedSpans(output)
+    const servers = spans.filter((span) => span.name === 'GET')
+    const tokenward = spans.filter((span) => span.name === 'tokenward.authenticate')
+    // Four requests to the API; none for the local issuer's discovery and JWKS.
+    expect(servers).toHaveLength(4)
+    expect(tokenward).toHaveLength(4)
+    for (const span of tokenward) {
+      expect(span.traceId).toMatch(/^[0-9a-f]{32}$/)
+      const parent = servers.find((server) => server.id === span.parentId)
+      expect(parent?.traceId).toBe(span.traceId)
+      expect(span.block).not.toMatch(/eyJ|enduser/)
+    }
+    expect(tokenward.map((span) => /'tokenward\.outcome': '(\w+)'/.exec(span.block)?.[1])).toEqual([
+      'accepted',
+      'accepted',
+      'missing_token',
+      'accepted',
+    ])
+    expect(tokenward[1]!.block).toContain("'tokenward.cache_hit': true")
+    expect(output).not.toContain('eyJ') // no token anywhere: --once prints none
+
+    for (const metric of [
+      'tokenward.authentications',
+      'tokenward.authentication.duration',
+      'tokenward.guard.rejections',
+      'tokenward.cache.lookups',
+      'tokenward.upstream.request.duration',
+      'tokenward.jwks.refreshes',
+    ]) {
+      expect(output).toContain(`name: '${metric}'`)
+    }
+  }, 30_000)
+
+  it('serves a real issuer from ISSUER and AUDIENCE, and prints the metrics when stopped', async () => {
+    const { example, url } = await start('opentelemetry', {
+      ISSUER: issuer.issuer,
+      AUDIENCE: [PROJECT, WEB, MOBILE].join(','),
+    })
+    const admin = await token(['admin'])
+    expect((await get(`${url}/me`, admin)).status).toBe(200)
+    expect((await get(`${url}/me`)).status).toBe(401)
+    expect(await example.stop('SIGTERM')).toBe(0)
+
+    const output = example.output()
+    const [accepted, missing] = printedSpans(output).filter(
+      (span) => span.name === 'tokenward.authenticate',
+    )
+    expect(accepted!.block).toContain(`'tokenward.issuer': '${issuer.issuer}'`)
+    expect(missing!.block).toContain("'tokenward.outcome': 'missing_token'")
+    expect(output).not.toContain(admin.split('.')[2]!)
+    expect(output).toContain("'tokenward.upstream.target': 'discovery'")
+    expect(output).toContain("name: 'tokenward.authentications'")
+  }, 30_000)
+
+  it('--once refuses an ISSUER of its own: it mints its tokens', async () => {
+    const example = runExample('opentelemetry', 'server.ts', ['--once'], {
+      ISSUER: 'https://issuer.example.com',
+      AUDIENCE: 'api',
+    })
+    expect(await example.exited()).toBe(1)
+    expect(example.output()).toContain('--once mints its own tokens: leave ISSUER unset')
   }, 30_000)
 })
