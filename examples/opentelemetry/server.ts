@@ -55,10 +55,10 @@ app.get('/health', (_req, res) => {
 })
 app.use(tokenward(validator))
 app.get('/me', (req, res) => {
-  res.json({ subject: req.auth!.subject, scopes: req.auth!.scopes })
+  res.json({ subject: req.auth.subject, scopes: req.auth.scopes })
 })
 app.get('/admin', requireScopes('admin'), (req, res) => {
-  res.json({ admin: req.auth!.subject })
+  res.json({ admin: req.auth.subject })
 })
 
 const server = app.listen(Number(env('PORT') ?? (tour ? 0 : 3000)), env('HOST') ?? '127.0.0.1')

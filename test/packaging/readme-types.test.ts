@@ -30,6 +30,7 @@ const DEPENDENCIES: readonly (readonly [string, string])[] = [
   ['@nestjs/platform-fastify', 'nestjs'],
   ['reflect-metadata', 'nestjs'],
   ['rxjs', 'nestjs'],
+  ['@opentelemetry/api', 'core'],
 ]
 const out = `${root}.tmp/readme-types/`
 
@@ -87,7 +88,10 @@ describe('the READMEs’ TypeScript compiles under strict', () => {
           noEmit: true,
           experimentalDecorators: true,
           noUnusedLocals: false,
-          paths: { '@tokenward/*': ['../../packages/*/src/index.ts'] },
+          paths: {
+            '@tokenward/core/opentelemetry': ['../../packages/core/src/opentelemetry.ts'],
+            '@tokenward/*': ['../../packages/*/src/index.ts'],
+          },
           types: ['node'],
           typeRoots: ['../../node_modules/@types'],
         },
