@@ -71,7 +71,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
   afterEach(async () => {
     await Promise.all(
       stores.splice(0).map(async (s) => {
-        await s.close?.()
+        await s.close()
       }),
     )
   })
@@ -103,6 +103,19 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     expect(await raw.exists('tokenward:short', 'tokenward:zero', 'tokenward:nan')).toBe(0)
   })
 
+  it('claims a DPoP proof once (SET NX EX), the TTL rounded up to whole seconds', async () => {
+    const s = createRedisStore({ url: redis.url })
+    stores.push(s)
+    expect(await s.claim('dpop:p1', 2.1)).toBe(true)
+    expect(await raw.get('tokenward:dpop:p1')).toBe('1')
+    expect(await raw.ttl('tokenward:dpop:p1')).toBe(3)
+    expect(await s.claim('dpop:p1', 300)).toBe(false)
+    // The refused claim left the first record as it was.
+    expect(await raw.ttl('tokenward:dpop:p1')).toBe(3)
+    expect(await s.claim('dpop:p2', 0.2)).toBe(true)
+    expect(await raw.ttl('tokenward:dpop:p2')).toBe(1)
+  })
+
   it('applies keyPrefix, and the default prefix is tokenward:', async () => {
     const custom = store({ keyPrefix: 'api-7:' })
     await custom.set('k', 'custom', 30)
@@ -121,7 +134,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
       const s = createRedisStore({ client, keyPrefix: 'given:' })
       await s.set('k', 'v', 30)
       expect(await raw.get('given:k')).toBe('v')
-      await s.close?.()
+      await s.close()
       expect(client.status).toBe('ready')
       expect(await client.ping()).toBe('PONG')
     } finally {
@@ -150,7 +163,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
 
   it('rejects after close', async () => {
     const s = store()
-    await s.close?.()
+    await s.close()
     await expect(s.get('k')).rejects.toThrow(/closed/)
   })
 
@@ -159,8 +172,8 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     const s = createRedisStore({ url: redis.url })
     await s.set('h', 'v', 30)
     expect(handles().sockets).toBeGreaterThan(before.sockets)
-    await s.close?.()
-    await s.close?.() // idempotent
+    await s.close()
+    await s.close() // idempotent
     await expectHandlesBackTo(before)
 
     // A client reconnecting to a dead server holds a reconnect timer: close() clears it.
@@ -171,7 +184,7 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     dead.kill()
     await dead.stop()
     await timedRejection(orphan.get('h'))
-    await orphan.close?.()
+    await orphan.close()
     await expectHandlesBackTo(beforeDead)
   })
 })
