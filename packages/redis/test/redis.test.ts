@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Redis } from 'ioredis'
 import type { CacheStore } from '@tokenward/core'
-import { createRedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
+import { createRedisStore, type RedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
 import { requireRedis, startRedis, type TestRedis } from './support/redis.js'
 
 const haveRedis = requireRedis()
@@ -56,9 +56,9 @@ async function expectHandlesBackTo(expected: { sockets: number; timers: number }
 describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
   let redis: TestRedis
   let raw: Redis
-  const stores: CacheStore[] = []
+  const stores: RedisStore[] = []
 
-  function store(options: Partial<RedisStoreUrlOptions> = {}): CacheStore {
+  function store(options: Partial<RedisStoreUrlOptions> = {}): RedisStore {
     const created = createRedisStore({ url: redis.url, ...options })
     stores.push(created)
     return created
