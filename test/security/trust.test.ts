@@ -461,7 +461,7 @@ describe.skipIf(!requireRedis())(
       }
     })
     afterAll(async () => {
-      await redisStore?.close?.()
+      await redisStore?.close()
       await redis?.stop()
     })
     afterEach(async () => {
