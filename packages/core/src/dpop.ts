@@ -280,12 +280,39 @@ export function checkDpopProof(
         Math.ceil(checked.iat + (check.iatWindowSeconds ?? DPOP_IAT_WINDOW_SECONDS) - check.now),
       )
       const replayKey = `dpop:${hash('sha256', `${jkt}\n${target}\n${checked.jti}`, 'base64url')}`
-      return andThen(check.replay.claim(replayKey, ttlSeconds), (fresh) => {
+      return andThen(claimProof(check.replay, replayKey, ttlSeconds), (fresh) => {
         if (!fresh) throw refuse('the proof was used before', algorithms)
         return { jkt, alg, jwk: entry.header.jwk as JWK, ...checked }
       })
     })
   })
+}
+
+/**
+ * Records the proof in the replay store. A store that fails (Redis down, a timeout) cannot tell
+ * a replayed proof from a fresh one, and RFC 9449 §11.1 makes single use the server's duty: the
+ * request fails closed. It is refused as an outage (503 `upstream_unavailable`, Retry-After),
+ * not as the client's fault: the same proof is good once the store is back, and no 401 sends
+ * the client for a new token it does not need.
+ */
+function claimProof(
+  store: ReplayStore,
+  key: string,
+  ttlSeconds: number,
+): boolean | Promise<boolean> {
+  const unavailable = (cause: unknown): never => {
+    throw new TokenwardError('upstream_unavailable', {
+      detail: 'the DPoP replay store is unavailable',
+      retryAfterSeconds: 1,
+      cause,
+    })
+  }
+  try {
+    const claimed = store.claim(key, ttlSeconds)
+    return claimed instanceof Promise ? claimed.catch(unavailable) : claimed
+  } catch (error) {
+    return unavailable(error)
+  }
 }
 
 /** The signature check, its failure an invalid_dpop_proof. */

@@ -193,7 +193,12 @@ class TokenValidator implements Validator {
       if (auth === undefined || auth === null) throw new TokenwardError('missing_token')
       checkRoute(auth, requirements, this.#config, this.#config.clock() / 1000)
     } catch (error) {
-      throw this.#outcomes.rejected(error)
+      // A token with cnf.jkt was accepted only with the DPoP scheme (binding.ts): its route
+      // failures go on the DPoP challenge (RFC 9449 §7.1).
+      const jkt = (auth?.claims.cnf as { jkt?: unknown } | undefined)?.jkt
+      if (typeof jkt !== 'string') throw this.#outcomes.rejected(error)
+      if (isTokenwardError(error)) error.scheme = 'DPoP'
+      throw this.#outcomes.rejected(error, NOT_TIMED, 'DPoP')
     }
   }
 

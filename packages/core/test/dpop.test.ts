@@ -22,7 +22,7 @@ import {
   type DpopClient,
   type ProofOptions,
 } from './support/dpop.js'
-import { rejection } from './support/tokens.js'
+import { expectUnavailable, rejection } from './support/tokens.js'
 
 const NOW = 1_700_000_000
 const URL_ = 'https://api.example.com/orders'
@@ -648,13 +648,29 @@ describe('§11.1: each proof is used once (the replay store)', () => {
     )
   })
 
-  it('a store that fails: its error stays as it is (an outage, not a bad proof)', async () => {
-    const outage = new Error('store unreachable')
-    const replay: ReplayStore = { claim: () => Promise.reject(outage) }
-    expect(await refusal(async () => checkDpopProof(await proofFor(), checkFor({ replay })))).toBe(
-      outage,
-    )
-  })
+  it.each([
+    ['rejects', (outage: Error) => () => Promise.reject(outage)],
+    [
+      'throws',
+      (outage: Error) => () => {
+        throw outage
+      },
+    ],
+  ])(
+    'a store that %s fails closed as an outage (503 upstream_unavailable), not a bad proof',
+    async (_how, failing) => {
+      const outage = new Error('store unreachable')
+      const replay: ReplayStore = { claim: failing(outage) }
+      const error = await refusal(async () =>
+        checkDpopProof(await proofFor(), checkFor({ replay })),
+      )
+      expectUnavailable(error)
+      expect(error.description).toBe(
+        'The token issuer is unavailable: the DPoP replay store is unavailable',
+      )
+      expect(error.cause).toBe(outage)
+    },
+  )
 })
 
 describe('the in-memory replay store', () => {

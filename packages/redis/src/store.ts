@@ -1,12 +1,13 @@
 /**
  * A `CacheStore` for `@tokenward/core` on Redis: introspection answers shared by every API
- * instance, so one token is introspected once, not once per instance.
+ * instance, so one token is introspected once, not once per instance. The same store is a
+ * `ReplayStore`: DPoP proofs used on one instance are refused on every other (RFC 9449 §11.1).
  *
  * The store only moves opaque strings: the core hands it hashed keys (never a token) and JSON
  * answers. A store failure must cost a direct introspection, not a hung request, so a client this
  * module creates fails fast: no offline queue, a short command timeout, a capped reconnect delay.
  */
-import { ConfigurationError, type CacheStore, type Logger } from '@tokenward/core'
+import { ConfigurationError, type CacheStore, type Logger, type ReplayStore } from '@tokenward/core'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -16,8 +17,8 @@ import { Redis, type RedisOptions } from 'ioredis'
 export interface RedisClientLike {
   /** `GET key`: the value, or null when there is none. */
   get(key: string): Promise<string | null>
-  /** `SET key value EX seconds`. */
-  set(key: string, value: string, secondsToken: 'EX', seconds: number): Promise<unknown>
+  /** `SET key value EX seconds`, and `SET key value EX seconds NX` (null when the key exists). */
+  set(key: string, value: string, secondsToken: 'EX', seconds: number, nx?: 'NX'): Promise<unknown>
   /** `DEL key`. */
   del(key: string): Promise<number>
 }
@@ -56,6 +57,15 @@ export type RedisStoreUrlOptions = CommonOptions &
     readonly logger?: Pick<Logger, 'warn'>
   }
 
+/**
+ * What {@link createRedisStore} returns: the introspection cache (`introspection.cache.store`)
+ * and the DPoP replay store (`dpop.replay`), on one connection.
+ */
+export interface RedisStore extends CacheStore, ReplayStore {
+  /** Closes a client the store created; a given `client` stays open. */
+  close(): Promise<void>
+}
+
 /** Options of {@link createRedisStore}: an existing `client`, or a `url` to connect to. */
 export type RedisStoreOptions = RedisStoreClientOptions | RedisStoreUrlOptions
 
@@ -72,11 +82,15 @@ const STARTING = new Set(['wait', 'connecting', 'connect'])
 const DEFAULT_COMMAND_TIMEOUT_MS = 200
 
 /**
- * Creates a {@link CacheStore} on Redis for `introspection.cache.store` of `createValidator`.
+ * Creates a store on Redis for `introspection.cache.store` and `dpop.replay` of
+ * `createValidator`.
  *
  * `set` stores with `SET key value EX ttl` (whole seconds; a TTL under one second is not stored),
- * `get` answers `undefined` for a missing key, `delete` is `DEL`. `close()` closes a client the
- * store created and leaves a given `client` open.
+ * `get` answers `undefined` for a missing key, `delete` is `DEL`. `claim` records a used DPoP
+ * proof with `SET key 1 NX EX ttl` (the TTL rounded up, at least one second) and says whether it
+ * was new: atomic in Redis, so of two instances given the same proof one wins. A failing
+ * `claim` rejects, and the core refuses the request (503): a proof is never accepted unchecked.
+ * `close()` closes a client the store created and leaves a given `client` open.
  *
  * @throws ConfigurationError (`invalid_config`) for a bad option.
  *
@@ -86,9 +100,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 200
  * const validator = createValidator({ issuer, audience, introspection: { auth, cache: { store } } })
  * ```
  */
-export function createRedisStore(
-  options: RedisStoreOptions,
-): CacheStore & { close(): Promise<void> } {
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw new ConfigurationError('createRedisStore', 'must be an object { url } or { client }')
   }
@@ -114,15 +126,12 @@ export function createRedisStore(
         'must be an ioredis client (get, set and del)',
       )
     }
-    return new RedisStore(client, keyPrefix, undefined)
+    return new Store(client, keyPrefix, undefined)
   }
   return createOwnedStore(options, keyPrefix)
 }
 
-function createOwnedStore(
-  options: RedisStoreUrlOptions,
-  keyPrefix: string,
-): CacheStore & { close(): Promise<void> } {
+function createOwnedStore(options: RedisStoreUrlOptions, keyPrefix: string): RedisStore {
   const { url, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, logger, ...rest } = options
   // The prefix is applied here, not by ioredis (whose own keyPrefix would apply it again).
   const redisOptions: ClientOptions & { keyPrefix?: unknown; client?: unknown } = { ...rest }
@@ -172,7 +181,7 @@ function createOwnedStore(
   client.on('ready', () => {
     reported = false
   })
-  return new RedisStore(client, keyPrefix, { client, commandTimeoutMs })
+  return new Store(client, keyPrefix, { client, commandTimeoutMs })
 }
 
 /** A client the store created: it waits for it at start-up and closes it. */
@@ -181,7 +190,7 @@ interface Owned {
   readonly commandTimeoutMs: number
 }
 
-class RedisStore implements CacheStore {
+class Store implements RedisStore {
   #closing: Promise<void> | undefined
 
   constructor(
@@ -207,6 +216,14 @@ class RedisStore implements CacheStore {
   async delete(key: string): Promise<void> {
     await this.#usable()
     await this.client.del(this.keyPrefix + key)
+  }
+
+  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+    // Rounded up: the record must outlive the proof's acceptance window, never expire before it.
+    const seconds = Number.isFinite(ttlSeconds) ? Math.max(1, Math.ceil(ttlSeconds)) : 1
+    await this.#usable()
+    const answer = await this.client.set(this.keyPrefix + key, '1', 'EX', seconds, 'NX')
+    return answer === 'OK'
   }
 
   close(): Promise<void> {

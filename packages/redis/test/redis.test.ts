@@ -2,10 +2,8 @@
 // prefix, failing fast through an outage, and closing without leftover handles.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Redis } from 'ioredis'
-
-/** A store this file created: its close() is always there. */
-type RedisCacheStore = ReturnType<typeof createRedisStore>
-import { createRedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
+import type { CacheStore } from '@tokenward/core'
+import { createRedisStore, type RedisStore, type RedisStoreUrlOptions } from '@tokenward/redis'
 import { requireRedis, startRedis, type TestRedis } from './support/redis.js'
 
 const haveRedis = requireRedis()
@@ -58,9 +56,9 @@ async function expectHandlesBackTo(expected: { sockets: number; timers: number }
 describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
   let redis: TestRedis
   let raw: Redis
-  const stores: RedisCacheStore[] = []
+  const stores: RedisStore[] = []
 
-  function store(options: Partial<RedisStoreUrlOptions> = {}): RedisCacheStore {
+  function store(options: Partial<RedisStoreUrlOptions> = {}): RedisStore {
     const created = createRedisStore({ url: redis.url, ...options })
     stores.push(created)
     return created
@@ -103,6 +101,19 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
     await s.set('zero', 'v', 0)
     await s.set('nan', 'v', Number.NaN)
     expect(await raw.exists('tokenward:short', 'tokenward:zero', 'tokenward:nan')).toBe(0)
+  })
+
+  it('claims a DPoP proof once (SET NX EX), the TTL rounded up to whole seconds', async () => {
+    const s = createRedisStore({ url: redis.url })
+    stores.push(s)
+    expect(await s.claim('dpop:p1', 2.1)).toBe(true)
+    expect(await raw.get('tokenward:dpop:p1')).toBe('1')
+    expect(await raw.ttl('tokenward:dpop:p1')).toBe(3)
+    expect(await s.claim('dpop:p1', 300)).toBe(false)
+    // The refused claim left the first record as it was.
+    expect(await raw.ttl('tokenward:dpop:p1')).toBe(3)
+    expect(await s.claim('dpop:p2', 0.2)).toBe(true)
+    expect(await raw.ttl('tokenward:dpop:p2')).toBe(1)
   })
 
   it('applies keyPrefix, and the default prefix is tokenward:', async () => {
@@ -180,9 +191,9 @@ describe.skipIf(!haveRedis)('createRedisStore against redis-server', () => {
 
 describe.skipIf(!haveRedis)('a Redis outage fails fast', () => {
   let redis: TestRedis | undefined
-  let s: RedisCacheStore | undefined
+  let s: CacheStore | undefined
   afterEach(async () => {
-    await s?.close()
+    await s?.close?.()
     await redis?.stop()
   })
 
