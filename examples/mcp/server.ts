@@ -72,7 +72,7 @@ app.post('/mcp', async (req, res) => {
   await server.connect(transport)
   // The transport passes `req.auth` to tools as `extra.authInfo`, in the SDK's shape.
   const request = req as unknown as IncomingMessage & { auth?: AuthInfo }
-  request.auth = authInfo(req.auth!)
+  request.auth = authInfo(req.auth)
   await transport.handleRequest(request, res, req.body)
 })
 // Stateless: no server-to-client stream, no session to end.
