@@ -13,7 +13,6 @@ import { NOT_TIMED, Outcomes } from './outcomes.js'
 import { Work, runPipeline, type Parts } from './pipeline.js'
 import {
   BARE,
-  bindingApplies,
   checkPresented,
   checkRoute,
   type Presented,
@@ -45,6 +44,8 @@ class TokenValidator implements Validator {
   readonly #outcomes: Outcomes
   /** The `DPoP` scheme is read (RFC 9449 §7.1); with DPoP disabled it counts as no token. */
   readonly #acceptsDpop: boolean
+  /** Only DPoP-bound tokens are accepted: every cached verdict needs its proof checked. */
+  readonly #requiresDpop: boolean
 
   constructor(config: Config) {
     this.#config = config
@@ -70,6 +71,7 @@ class TokenValidator implements Validator {
     this.#remembers = this.#parts.verdicts.enabled && introspection?.mode !== 'always'
     this.#outcomes = new Outcomes(config)
     this.#acceptsDpop = config.dpop.mode !== 'disabled'
+    this.#requiresDpop = config.dpop.mode === 'required'
   }
 
   validate(token: string, requirements?: Requirements): Promise<AuthResult> {
@@ -103,10 +105,7 @@ class TokenValidator implements Validator {
     try {
       if (quick !== undefined) {
         const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
-        if (known !== undefined) {
-          const presented = request === undefined ? BARE : { scheme: 'Bearer' as const, request }
-          return this.#fromCache(known, requirements, started, presented)
-        }
+        if (known !== undefined) return this.#fromCache(known, requirements, started, request)
       }
       credential = credentialOf(authorization, this.#config.maxTokenLength, this.#acceptsDpop)
     } catch (error) {
@@ -136,7 +135,9 @@ class TokenValidator implements Validator {
     if (remember && !lookedUp) {
       try {
         const known = this.#parts.verdicts.known(token, now)
-        if (known !== undefined) return this.#fromCache(known, requirements, started, presented)
+        if (known !== undefined) {
+          return this.#fromCache(known, requirements, started, presented.request, presented.scheme)
+        }
       } catch (error) {
         throw this.#outcomes.rejected(error, started, presented.scheme)
       }
@@ -160,21 +161,35 @@ class TokenValidator implements Validator {
     known: NonNullable<Known>,
     requirements: Requirements | undefined,
     started: number,
-    presented: Presented,
+    request: RequestSource,
+    scheme: Presented['scheme'] = 'Bearer',
   ): AuthResult | Promise<AuthResult> {
     this.#outcomes.tokenCache(true)
     if (known === FORGED) throw new TokenwardError('invalid_signature')
-    const now = this.#config.clock() / 1000
-    const finish = (): AuthResult => {
-      if (requirements !== undefined) checkRoute(known, requirements, this.#config, now)
-      return this.#outcomes.accepted(known, true, started)
+    // The common case, a plain bearer token: nothing of the request to check.
+    if (scheme === 'Bearer' && known.claims.cnf === undefined && !this.#requiresDpop) {
+      return this.#answerCached(known, requirements, started)
     }
-    if (!bindingApplies(known, presented, this.#config)) return finish()
-    const checked = checkPresented(known, presented, this.#config, now)
-    if (checked === undefined) return finish()
-    return checked.then(finish).catch((error: unknown) => {
-      throw this.#outcomes.rejected(error, started, presented.scheme)
-    })
+    const presented: Presented = { scheme, request }
+    const checked = checkPresented(known, presented, this.#config, this.#config.clock() / 1000)
+    if (checked === undefined) return this.#answerCached(known, requirements, started)
+    return checked
+      .then(() => this.#answerCached(known, requirements, started))
+      .catch((error: unknown) => {
+        throw this.#outcomes.rejected(error, started, scheme)
+      })
+  }
+
+  /** A cached result, once the route's requirements hold. */
+  #answerCached(
+    known: AuthResult,
+    requirements: Requirements | undefined,
+    started: number,
+  ): AuthResult {
+    if (requirements !== undefined) {
+      checkRoute(known, requirements, this.#config, this.#config.clock() / 1000)
+    }
+    return started === NOT_TIMED ? known : this.#outcomes.accepted(known, true, started)
   }
 
   /** A pipeline failure: a forged signature is remembered; the error leaves as a rejection. */

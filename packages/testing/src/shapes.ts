@@ -53,7 +53,7 @@ function zitadelRoleClaim(options: ZitadelShapeOptions): ZitadelRoleClaim | unde
 }
 
 /**
- * ZITADEL's JWT access token (validation-rules F2.3, F2.4, F3.1, F4.2): header `typ: JWT`;
+ * ZITADEL's JWT access token: header `typ: JWT`;
  * `aud` = every app client id of the project, then the project id, then `extraAudience`;
  * `client_id` and no `azp`; no `scope`; `nbf` = `iat`; a `V2_` `jti`; roles in both
  * `urn:zitadel:iam:org:project:{projectId}:roles` and the generic
