@@ -52,6 +52,21 @@ describe.runIf(built)('the Web build', () => {
   it.each(NODE)('%s: the Node build imports crypto and fs as Node 20 spells them', (file) => {
     expect(specifiers(file).filter(isBuiltin)).toEqual(['crypto', 'fs'])
   })
+
+  it.each(['dist/opentelemetry.js', 'dist/opentelemetry.cjs'])(
+    '%s (one build for every runtime) and its chunks import no Node module',
+    (file) => {
+      const files = [file]
+      const imported = new Set<string>()
+      for (const next of files) {
+        for (const name of specifiers(next)) {
+          if (name.startsWith('./')) files.push(join('dist', name))
+          else imported.add(name)
+        }
+      }
+      expect([...imported]).toEqual(['@opentelemetry/api'])
+    },
+  )
 })
 
 /** The file esbuild resolves `@tokenward/core` to under `conditions` (as `kind` imports it). */
@@ -71,7 +86,10 @@ async function resolvedFile(conditions: string[], kind: 'import' | 'require'): P
     external: ['jose', 'lru-cache', 'node:*', ...builtinModules],
     logLevel: 'silent',
   })
-  const inputs = Object.keys(result.metafile.inputs).filter((input) => input.includes('dist/'))
+  // The entry file (the Node build's ESM file shares a chunk with the OpenTelemetry entry).
+  const inputs = Object.keys(result.metafile.inputs).filter((input) =>
+    /dist\/(web\/)?index\.c?js$/.test(input),
+  )
   expect(inputs).toHaveLength(1)
   return inputs[0]!.slice(inputs[0]!.indexOf('dist/'))
 }
