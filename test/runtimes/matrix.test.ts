@@ -1,8 +1,10 @@
 // The runtime matrix: the same API (servers/app.mjs, from the built packages) on Node, Bun, Deno
-// and workerd (Cloudflare Workers), through @tokenward/hono and through the core's Fetch API
-// adapter, asked the same cases over real HTTP with tokens from a real OpenID Provider on
-// 127.0.0.1. Each runtime must give the exact status, code and challenge, and the same answer
-// as Node. A runtime whose binary is missing fails in CI (CI set) and is skipped elsewhere.
+// and workerd (Cloudflare Workers, with nodejs_compat and without), through @tokenward/hono and
+// through the core's Fetch API adapter, asked the same cases over real HTTP with tokens from a
+// real OpenID Provider on 127.0.0.1. Each runtime must load its build of @tokenward/core (the
+// Node build on Node, Bun and Deno; the Web build on workerd), give the exact status, code and
+// challenge, and the same answer as Node. A runtime whose binary is missing fails in CI (CI set)
+// and is skipped elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   APP1,
@@ -198,6 +200,9 @@ const CASES: Case[] = [
 
 const ADAPTERS = ['/hono', '/fetch'] as const
 
+/** Each build's ESM file, from the repository root. */
+const BUILDS = { node: 'packages/core/dist/index.js', web: 'packages/core/dist/web/index.js' }
+
 async function ask(server: RunningServer, prefix: string, testCase: Case): Promise<Answer> {
   const url = `${server.url}${prefix}${testCase.path}`
   const lines = testCase.authorization()
@@ -238,6 +243,9 @@ describe.runIf(missingBuild.length === 0)('runtime matrix (built packages)', () 
         })
         return
       }
+      it(`loads the ${runtime.build === 'node' ? 'Node' : 'Web'} build of @tokenward/core`, () => {
+        expect(servers.get(runtime.name)!.core).toBe(BUILDS[runtime.build])
+      })
       describe.each(ADAPTERS)('%s', (prefix) => {
         it.each(CASES)('$name', async (testCase) => {
           const server = servers.get(runtime.name)!

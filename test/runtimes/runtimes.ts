@@ -1,11 +1,23 @@
-// The runtimes of the matrix: Node (the reference), Bun, Deno and workerd (Cloudflare Workers),
-// each from its npm package (the binary ships inside it). Each runs servers/app.mjs from the
-// built packages on 127.0.0.1 and says which port it listens on.
+// The runtimes of the matrix: Node (the reference), Bun, Deno and workerd (Cloudflare Workers,
+// with nodejs_compat and without), each from its npm package (the binary ships inside it). Each
+// runs servers/app.mjs on 127.0.0.1 and says which port it listens on. The servers import the
+// built packages by name from a scratch project (see `scratchProject`), so each runtime loads
+// the build that @tokenward/core's exports conditions give it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -24,11 +36,18 @@ export interface ServerConfig {
 
 export interface RunningServer {
   url: string
+  /**
+   * The @tokenward/core file the server loaded (its path from the repository root): where the
+   * runtime resolves it (Node, Bun, Deno), or what the bundle holds (workerd).
+   */
+  core: string
   close(): void
 }
 
 export interface Runtime {
   name: string
+  /** The @tokenward/core build it must load: the Node build or the Web build. */
+  build: 'node' | 'web'
   /** Why it cannot run here, or undefined when it can. */
   unavailable(): string | undefined
   start(config: ServerConfig): Promise<RunningServer>
@@ -95,21 +114,75 @@ function listening(child: ChildProcess, name: string, source: Readable): Promise
   })
 }
 
+/** A path from the repository root, with `/` separators. */
+const fromRoot = (path: string): string =>
+  realpathSync(path).slice(realpathSync(root).length).split(sep).join('/').replace(/^\//, '')
+
+/**
+ * The server once it listens. Its scratch folder `dir` is removed when it exits, and when it is
+ * closed (the test process may end before the exit is reported).
+ */
 async function started(
   child: ChildProcess,
   name: string,
   source: Readable,
+  dir: string,
+  core: (url: string) => Promise<string>,
 ): Promise<RunningServer> {
-  const port = await listening(child, name, source)
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close() {
-      child.kill()
-    },
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  child.once('exit', remove)
+  const close = () => {
+    child.kill()
+    remove()
+  }
+  try {
+    const port = await listening(child, name, source)
+    const url = `http://127.0.0.1:${port}`
+    return { url, core: await core(url), close }
+  } catch (error) {
+    close()
+    throw error
   }
 }
 
-/** A runtime that runs `<binary> ...args <entry> <config>`; it exits when its stdin closes. */
+/** Where the server resolved @tokenward/core (its `/build` route). */
+async function resolvedCore(url: string): Promise<string> {
+  const { core } = (await (await fetch(`${url}/build`)).json()) as { core: string }
+  return fromRoot(fileURLToPath(core))
+}
+
+/**
+ * A project as a user's would be: the server scripts, a package.json, and node_modules linking
+ * the built @tokenward/core and @tokenward/hono (and hono, @hono/node-server) by name. Outside
+ * the repository, in the system's temporary folder (linters do not read .gitignore).
+ */
+function scratchProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenward-runtimes-'))
+  for (const file of readdirSync(servers)) copyFileSync(join(servers, file), join(dir, file))
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'tokenward-runtime-matrix', private: true, type: 'module' }),
+  )
+  const links: Record<string, string> = {
+    '@tokenward/core': join(root, 'packages/core'),
+    '@tokenward/hono': join(root, 'packages/hono'),
+    hono: join(root, 'node_modules/hono'),
+    '@hono/node-server': join(root, 'node_modules/@hono/node-server'),
+  }
+  for (const [name, target] of Object.entries(links)) {
+    const link = join(dir, 'node_modules', name)
+    mkdirSync(dirname(link), { recursive: true })
+    symlinkSync(target, link, 'dir')
+  }
+  return dir
+}
+
+/**
+ * A runtime that runs `<binary> ...args <entry> <config>` in a scratch project; it exits when
+ * its stdin closes.
+ */
 function scriptRuntime(
   name: string,
   binary: () => string | undefined,
@@ -119,15 +192,17 @@ function scriptRuntime(
 ): Runtime {
   return {
     name,
+    build: 'node',
     unavailable: problem,
     start(config) {
-      const child = spawn(binary()!, [...args, join(servers, entry), JSON.stringify(config)], {
-        cwd: root,
+      const dir = scratchProject()
+      const child = spawn(binary()!, [...args, join(dir, entry), JSON.stringify(config)], {
+        cwd: dir,
         env: { PATH: process.env.PATH, NO_COLOR: '1' },
         stdio: ['pipe', 'pipe', 'pipe'],
         timeout: LIFETIME_MS,
       })
-      return started(child, name, child.stdout)
+      return started(child, name, child.stdout, dir, resolvedCore)
     },
   }
 }
@@ -136,29 +211,82 @@ const bun = () => packageBinary('bun', 'bin/bun.exe')
 const deno = () => packageBinary('deno', 'deno')
 const workerd = () => packageBinary('workerd', 'bin/workerd')
 
+export const WORKERD_COMPATIBILITY_DATE = '2026-11-01'
+
 /**
- * workerd serves a bundle, as wrangler builds one: esbuild with the worker conditions, Node's
- * modules left to the runtime (nodejs_compat, on by default from compatibility date 2026-08-04).
- * It reaches only 127.0.0.1 (its network service allows nothing else).
+ * workerd serves a bundle, as wrangler builds one: esbuild with the worker conditions (so
+ * @tokenward/core's Web build). With `nodejsCompat` (on by default from compatibility date
+ * 2026-08-04), Node's modules are left to the runtime, as wrangler does; without it (the
+ * `no_nodejs_compat` flags) the runtime has no Node module, `process` or `Buffer` at all, and
+ * the bundle may import none. It reaches only 127.0.0.1 (its network service allows nothing else).
  */
-async function startWorkerd(config: ServerConfig): Promise<RunningServer> {
-  // Outside the repository: linters do not read .gitignore.
-  const dir = mkdtempSync(join(tmpdir(), 'tokenward-workerd-'))
-  await build({
-    entryPoints: [join(servers, 'worker.mjs')],
-    outfile: join(dir, 'worker.js'),
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    // tsup writes Node's modules without the node: prefix; workerd has both spellings.
-    external: ['node:*', ...builtinModules],
-    logLevel: 'silent',
+function workerdRuntime(name: string, nodejsCompat: boolean): Runtime {
+  return {
+    name,
+    build: 'web',
+    unavailable: () => versionProblem('workerd', workerd()),
+    start: (config) => startWorkerd(name, config, nodejsCompat),
+  }
+}
+
+async function startWorkerd(
+  name: string,
+  config: ServerConfig,
+  nodejsCompat: boolean,
+): Promise<RunningServer> {
+  const dir = scratchProject()
+  let bundled: string[]
+  try {
+    const { metafile } = await build({
+      entryPoints: [join(dir, 'worker.mjs')],
+      outfile: join(dir, 'worker.js'),
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      conditions: ['workerd', 'worker', 'browser'],
+      mainFields: ['browser', 'module', 'main'],
+      // tsup writes Node's modules without the node: prefix; workerd has both spellings.
+      external: nodejsCompat ? ['node:*', ...builtinModules] : [],
+      metafile: true,
+      logLevel: 'silent',
+    })
+    bundled = Object.keys(metafile.inputs)
+      .map((input) => fromRoot(join(process.cwd(), input)))
+      .filter((input) => input.startsWith('packages/core/'))
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+  return serveWorker(dir, name, config, nodejsCompat, bundled.join(', '))
+}
+
+/**
+ * Serves `dir`/worker.js with workerd (the folder is removed when it exits or is closed). `core` is
+ * what the bundle holds of @tokenward/core.
+ */
+export function serveWorker(
+  dir: string,
+  name: string,
+  config: object,
+  nodejsCompat: boolean,
+  core = '',
+): Promise<RunningServer> {
+  writeFileSync(join(dir, 'config.capnp'), workerdConfig(config, nodejsCompat))
+  const child = spawn(workerd()!, ['serve', 'config.capnp', '--control-fd=3'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    timeout: LIFETIME_MS,
   })
-  writeFileSync(
-    join(dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
+  return started(child, name, child.stdio[3] as Readable, dir, () => Promise.resolve(core))
+}
+
+/** workerd's configuration: one worker from worker.js, its CONFIG binding, only 127.0.0.1 out. */
+function workerdConfig(config: object, nodejsCompat: boolean): string {
+  const flags = nodejsCompat
+    ? ''
+    : 'compatibilityFlags = ["no_nodejs_compat", "no_nodejs_compat_v2"],\n  '
+  return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
@@ -169,24 +297,11 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "${WORKERD_COMPATIBILITY_DATE}",
-  bindings = [(name = "CONFIG", text = ${JSON.stringify(JSON.stringify(config))})],
+  ${flags}bindings = [(name = "CONFIG", text = ${JSON.stringify(JSON.stringify(config))})],
   globalOutbound = "loopback",
 );
-`,
-  )
-  const child = spawn(workerd()!, ['serve', 'config.capnp', '--control-fd=3'], {
-    cwd: dir,
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    timeout: LIFETIME_MS,
-  })
-  child.once('exit', () => {
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return started(child, 'workerd', child.stdio[3] as Readable)
+`
 }
-
-export const WORKERD_COMPATIBILITY_DATE = '2026-11-01'
 
 export const RUNTIMES: readonly Runtime[] = [
   scriptRuntime(
@@ -205,16 +320,13 @@ export const RUNTIMES: readonly Runtime[] = [
     ['run', '--quiet', '--no-lock', '--allow-read', '--allow-net=127.0.0.1'],
     'deno.mjs',
   ),
-  {
-    name: 'workerd',
-    unavailable: () => versionProblem('workerd', workerd()),
-    start: startWorkerd,
-  },
+  workerdRuntime('workerd', true),
+  workerdRuntime('workerd (no nodejs_compat)', false),
 ]
 
 /** The built packages the servers load (`pnpm build`). */
 export function unbuilt(): string[] {
-  return ['core', 'hono']
-    .map((name) => `packages/${name}/dist/index.js`)
+  return ['core/dist/index.js', 'core/dist/web/index.js', 'hono/dist/index.js']
+    .map((path) => `packages/${path}`)
     .filter((path) => !existsSync(join(root, path)))
 }

@@ -5,9 +5,9 @@
  * introspection answers (RFC 9449 §6.2, RFC 8705 §3.2, RFC 9470 §6): both carry `cnf`, `acr`
  * and `auth_time` as members of the same names.
  */
-import { hash } from 'node:crypto'
 import { TokenwardError, describeValue, type AuthScheme, type DpopChallenge } from './errors.js'
 import type { DpopProof } from './dpop.js'
+import { runtime } from './runtime/index.js'
 import type { Claims, ClientCertificate, DpopMode, Requirements } from './types.js'
 
 /** How the token reached the API. */
@@ -109,14 +109,14 @@ export function certificateThumbprint(
   let der: Uint8Array | undefined
   if (typeof certificate === 'string') {
     const body = PEM_CERTIFICATE.exec(certificate)?.[1]?.replace(/\s+/g, '')
-    der = body === undefined ? undefined : Buffer.from(body, 'base64')
+    der = body === undefined ? undefined : runtime.decodeBase64(body)
   } else if (certificate instanceof Uint8Array) {
     der = certificate
   } else if (typeof certificate === 'object' && certificate !== null) {
     const raw: unknown = (certificate as { raw?: unknown }).raw
     der = raw instanceof Uint8Array ? raw : undefined
   }
-  return der === undefined || der.length === 0 ? undefined : hash('sha256', der, 'base64url')
+  return der === undefined || der.length === 0 ? undefined : runtime.sha256(der)
 }
 
 /** When the check runs, and the leeway for `auth_time`. */

@@ -3,11 +3,11 @@
  * secret (RFC 6749 §2.3.1, Basic or in the form) or a `private_key_jwt` assertion signed with a
  * ZITADEL key file (RFC 7523 §2.2). The option is checked, and the key file read, once.
  */
-import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { SignJWT } from 'jose'
 import { ConfigurationError } from './errors.js'
 import { fail, isObject, refuseUnknownOptions } from './option-values.js'
+import { runtime } from './runtime/index.js'
+import type { AssertionAlgorithm, AssertionKey } from './runtime/contract.js'
 import type { IntrospectionAuth, ZitadelKeyFile } from './types.js'
 
 /** `application/x-www-form-urlencoded` serialisation (WHATWG), as RFC 6749 §2.3.1 requires. */
@@ -18,7 +18,7 @@ export function formUrlEncode(value: string): string {
 /** RFC 6749 §2.3.1 client_secret_basic: both parts form-url-encoded before base64. */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
   const pair = `${formUrlEncode(clientId)}:${formUrlEncode(clientSecret)}`
-  return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`
+  return `Basic ${runtime.encodeBase64(new TextEncoder().encode(pair))}`
 }
 
 const OPTION = 'introspection.auth'
@@ -83,44 +83,50 @@ function zitadelKeyFile(keyFile: unknown, option: string): ZitadelKeyFile {
 }
 
 interface SigningKey {
-  readonly key: KeyObject
-  readonly alg: 'RS256' | 'ES256' | 'EdDSA'
+  /** A promise where the import is asynchronous (the Web build), settled on first use. */
+  readonly key: AssertionKey | Promise<AssertionKey>
+  readonly alg: AssertionAlgorithm
   readonly keyId: string
   readonly clientId: string
+}
+
+/** The JSON text of a key file given as a path; the Web build has no file system. */
+function readKeyFile(path: string, option: string): unknown {
+  const read = runtime.readTextFile
+  if (read === undefined) {
+    throw new ConfigurationError(
+      option,
+      'is a file path, and this build of @tokenward/core (the Web build) has no file system: pass the parsed JSON of the key file instead',
+    )
+  }
+  try {
+    return JSON.parse(read(path))
+  } catch (error) {
+    throw new ConfigurationError(
+      option,
+      `could not be read as a JSON key file (${(error as Error).message})`,
+    )
+  }
 }
 
 /** Reads a ZITADEL key file (path or parsed) once, at construction. */
 function loadSigningKey(keyFile: string | ZitadelKeyFile): SigningKey {
   const option = `${OPTION}.keyFile`
-  let parsed: unknown = keyFile
-  if (typeof parsed === 'string') {
-    try {
-      parsed = JSON.parse(readFileSync(parsed, 'utf8'))
-    } catch (error) {
-      throw new ConfigurationError(
-        option,
-        `could not be read as a JSON key file (${(error as Error).message})`,
-      )
-    }
-  }
-  const file = zitadelKeyFile(parsed, option)
-  let key: KeyObject
-  try {
-    key = createPrivateKey(file.key)
-  } catch {
-    throw new ConfigurationError(`${option}.key`, 'is not a PKCS#1 or PKCS#8 PEM private key')
-  }
-  const type = key.asymmetricKeyType
-  const alg =
-    type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : undefined
-  if (
-    alg === undefined ||
-    (type === 'ec' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-  ) {
-    throw new ConfigurationError(`${option}.key`, 'must be an RSA, P-256 or Ed25519 private key')
+  const file = zitadelKeyFile(
+    typeof keyFile === 'string' ? readKeyFile(keyFile, option) : keyFile,
+    option,
+  )
+  const imported = runtime.importPrivateKey(file.key)
+  if ('problem' in imported) {
+    throw new ConfigurationError(
+      `${option}.key`,
+      imported.problem === 'format'
+        ? 'is not a PKCS#1 or PKCS#8 PEM private key'
+        : 'must be an RSA, P-256 or Ed25519 private key',
+    )
   }
   const clientId = (file.type === 'application' ? file.clientId : file.userId)!
-  return { key, alg, keyId: file.keyId, clientId }
+  return { key: imported.key, alg: imported.alg, keyId: file.keyId, clientId }
 }
 
 /** The credentials of one validator, added to each introspection request. */
@@ -149,7 +155,7 @@ export class ClientAuthentication {
   }
 
   /** A fresh assertion per request: issuers reject a replayed `jti` (RFC 7523 §3). */
-  #assertion(issuer: string): Promise<string> {
+  async #assertion(issuer: string): Promise<string> {
     const { key, alg, keyId, clientId } = this.#signingKey!
     return new SignJWT({})
       .setProtectedHeader({ alg, kid: keyId, typ: 'JWT' })
@@ -158,7 +164,7 @@ export class ClientAuthentication {
       .setAudience(issuer)
       .setIssuedAt()
       .setExpirationTime('60s')
-      .setJti(randomUUID())
-      .sign(key)
+      .setJti(crypto.randomUUID())
+      .sign(await key)
   }
 }

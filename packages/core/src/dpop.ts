@@ -12,10 +12,10 @@
  * Server-provided nonces (§9) are not implemented: a `nonce` claim is ignored, the `iat` window
  * alone bounds a proof's life (§11.1).
  */
-import { hash } from 'node:crypto'
 import { EmbeddedJWK, calculateJwkThumbprint, type CryptoKey, type JWK } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { TokenwardError, describeValue } from './errors.js'
+import { runtime } from './runtime/index.js'
 import { verifySignature } from './signature.js'
 import { andThen } from './settle.js'
 import { decodeClaims, isJwsShaped } from './token.js'
@@ -219,7 +219,7 @@ function checkClaims(
   const tolerance = check.clockToleranceSeconds ?? DPOP_CLOCK_TOLERANCE_SECONDS
   if (iat < check.now - window) throw refuse(`iat is older than ${window} seconds`, algorithms)
   if (iat > check.now + tolerance) throw refuse('iat is in the future', algorithms)
-  if (check.accessToken !== undefined && ath !== hash('sha256', check.accessToken, 'base64url')) {
+  if (check.accessToken !== undefined && ath !== runtime.sha256(check.accessToken)) {
     throw refuse(
       typeof ath === 'string' ? 'ath is not the hash of the access token' : 'ath is missing',
       algorithms,
@@ -279,7 +279,7 @@ export function checkDpopProof(
         1,
         Math.ceil(checked.iat + (check.iatWindowSeconds ?? DPOP_IAT_WINDOW_SECONDS) - check.now),
       )
-      const replayKey = `dpop:${hash('sha256', `${jkt}\n${target}\n${checked.jti}`, 'base64url')}`
+      const replayKey = `dpop:${runtime.sha256(`${jkt}\n${target}\n${checked.jti}`)}`
       return andThen(claimProof(check.replay, replayKey, ttlSeconds), (fresh) => {
         if (!fresh) throw refuse('the proof was used before', algorithms)
         return { jkt, alg, jwk: entry.header.jwk as JWK, ...checked }

@@ -17,12 +17,12 @@
  * negativeTtlSeconds in an LRU of their own, so a flood of junk tokens cannot evict active
  * answers. Active answers may also go to a shared store (see `shared-answers.ts`).
  */
-import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { ClientAuthentication } from './client-auth.js'
 import { TokenwardError, type TokenwardErrorCode } from './errors.js'
 import type { IntrospectionConfig } from './introspection-options.js'
 import { isObject } from './option-values.js'
+import { runtime } from './runtime/index.js'
 import { SharedAnswers, type SharedAnswer } from './shared-answers.js'
 import { hashToken } from './token.js'
 import type { Claims } from './types.js'
@@ -117,7 +117,7 @@ export class Introspector {
   #key(endpoint: string, token: string): string {
     let prefix = this.#keyPrefixes.get(endpoint)
     if (prefix === undefined) {
-      prefix = hash('sha256', `${endpoint}\n${this.#client.clientId}`, 'base64url').slice(0, 16)
+      prefix = runtime.sha256(`${endpoint}\n${this.#client.clientId}`).slice(0, 16)
       this.#keyPrefixes.set(endpoint, prefix)
     }
     return `introspection:${prefix}:${hashToken(token)}`
@@ -157,9 +157,16 @@ export class Introspector {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     }
-    await this.#client.apply(headers, body, issuer)
     let answer: Answer
     try {
+      await this.#client.apply(headers, body, issuer).catch((cause: unknown) => {
+        // A private_key_jwt key that did not import (the Web build imports it on first use).
+        throw new UpstreamFailure(
+          endpoint,
+          'no client assertion could be signed: check introspection.auth.keyFile',
+          { cause, misconfigured: true },
+        )
+      })
       const response = await requestAnswer(
         this.context,
         'introspection',

@@ -2,8 +2,9 @@
  * Which key a key is, and which keys can be used at all: what ties a cached verdict to the key
  * that verified it, and what keeps keys jose cannot use out of a key set.
  */
-import { KeyObject } from 'node:crypto'
 import type { VerificationKey } from './keys.js'
+import { runtime } from './runtime/index.js'
+import type { PublicJwkMembers } from './runtime/contract.js'
 import { boundedFetch, reportRequest, upstreamText, type UpstreamContext } from './upstream.js'
 
 /**
@@ -11,14 +12,7 @@ import { boundedFetch, reportRequest, upstreamText, type UpstreamContext } from 
  * order. Two keys are the same key exactly when these inputs are equal (their SHA-256, the
  * thumbprint, need not be computed to compare them).
  */
-export function thumbprintInput(jwk: {
-  kty?: unknown
-  crv?: unknown
-  e?: unknown
-  n?: unknown
-  x?: unknown
-  y?: unknown
-}): string | undefined {
+export function thumbprintInput(jwk: PublicJwkMembers): string | undefined {
   switch (jwk.kty) {
     case 'RSA':
       return JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })
@@ -32,19 +26,51 @@ export function thumbprintInput(jwk: {
 }
 
 const identities = new WeakMap<object, string | undefined>()
+const exporting = new WeakMap<object, Promise<void>>()
 
-/** The thumbprint input of a key jose gave (a CryptoKey or a KeyObject), computed once per key. */
+/**
+ * The thumbprint input of a key jose gave (a CryptoKey or a KeyObject), computed once per key.
+ * Undefined for a key that cannot be exported, and, on the Web build, until Web Crypto has
+ * exported it (see {@link knownIdentity}).
+ */
 export function identityOf(key: VerificationKey): string | undefined {
-  if (identities.has(key)) return identities.get(key)
-  let identity: string | undefined
+  if (!identities.has(key)) void knownIdentity(key)
+  return identities.get(key)
+}
+
+/**
+ * Learns the identity of `key`: nothing to wait for once it is known (always, on Node), else a
+ * promise that settles, never rejecting, when it is.
+ */
+export function knownIdentity(key: VerificationKey): Promise<void> | undefined {
+  if (identities.has(key)) return undefined
+  const waiting = exporting.get(key)
+  if (waiting !== undefined) return waiting
+  let exported: PublicJwkMembers | Promise<PublicJwkMembers>
   try {
-    const object = key instanceof KeyObject ? key : KeyObject.from(key)
-    identity = thumbprintInput(object.export({ format: 'jwk' }))
+    exported = runtime.exportPublicJwk(key)
   } catch {
-    identity = undefined
+    identities.set(key, undefined)
+    return undefined
   }
-  identities.set(key, identity)
-  return identity
+  if (!(exported instanceof Promise)) {
+    identities.set(key, thumbprintInput(exported))
+    return undefined
+  }
+  const learnt = (identity: string | undefined): void => {
+    identities.set(key, identity)
+    exporting.delete(key)
+  }
+  const settled = exported.then(
+    (jwk) => {
+      learnt(thumbprintInput(jwk))
+    },
+    () => {
+      learnt(undefined)
+    },
+  )
+  exporting.set(key, settled)
+  return settled
 }
 
 /**

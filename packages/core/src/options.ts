@@ -7,7 +7,7 @@
  * policy parses its own option: the audience in `audience.ts`, roles in `roles.ts`,
  * introspection in `introspection.ts` (and its client authentication in `client-auth.ts`).
  */
-import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { runtime } from './runtime/index.js'
 import type { JWK } from 'jose'
 import { audiencePolicy, type AudiencePolicy } from './audience.js'
 import { headerPolicy, timePolicy, type HeaderPolicy, type TimePolicy } from './claims.js'
@@ -287,10 +287,9 @@ function jwksOption(
       }
       const unusable = unusableKey(key)
       if (unusable !== undefined) fail(`jwks.keys[${i}]`, unusable)
-      try {
-        createPublicKey({ key: key as JsonWebKey, format: 'jwk' })
-      } catch (error) {
-        fail(`jwks.keys[${i}]`, `cannot be imported as a public key (${(error as Error).message})`)
+      const problem = runtime.publicJwkProblem(key)
+      if (problem !== undefined) {
+        fail(`jwks.keys[${i}]`, `cannot be imported as a public key (${problem})`)
       }
     })
     keys = jwks.keys

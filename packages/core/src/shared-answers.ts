@@ -14,8 +14,8 @@
  *   can write to the store can make every instance accept any token: the store is then part of
  *   the trusted base, like the issuer itself.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import { fail } from './option-values.js'
+import { runtime } from './runtime/index.js'
 import type { CacheStore, Claims } from './types.js'
 import type { UpstreamContext } from './upstream.js'
 
@@ -100,10 +100,10 @@ export class SharedAnswers {
     let content = value
     if (this.signingKey !== undefined) {
       const dot = value.indexOf('.')
-      const mac = Buffer.from(value.slice(0, Math.max(dot, 0)), 'base64url')
+      const mac = runtime.decodeBase64(value.slice(0, Math.max(dot, 0)))
       content = value.slice(dot + 1)
-      const expected = Buffer.from(this.#mac(key, content), 'base64url')
-      if (dot <= 0 || mac.byteLength !== expected.byteLength || !timingSafeEqual(mac, expected)) {
+      const expected = runtime.decodeBase64(this.#mac(key, content))
+      if (dot <= 0 || !runtime.timingSafeEqual(mac, expected)) {
         return this.#rejected('no valid MAC')
       }
     }
@@ -130,11 +130,7 @@ export class SharedAnswers {
   }
 
   #mac(key: string, content: string): string {
-    return createHmac('sha256', this.signingKey!)
-      .update(key)
-      .update('\n')
-      .update(content)
-      .digest('base64url')
+    return runtime.hmacSha256(this.signingKey!, `${key}\n${content}`)
   }
 
   #rejected(reason: string): SharedAnswer | undefined {

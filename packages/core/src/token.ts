@@ -3,9 +3,9 @@
  * header and claims. Nothing here verifies anything: it only refuses what cannot be a JWT we
  * could check.
  */
-import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { TokenwardError } from './errors.js'
+import { runtime } from './runtime/index.js'
 
 export type Classified =
   | {
@@ -98,7 +98,7 @@ export class TokenClassifier {
 /** Whether `segment`, read leniently (padding, either base64 alphabet), is a JOSE header. */
 function hasJoseHeader(segment: string): boolean {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64').toString('utf8'))
+    const value: unknown = JSON.parse(runtime.decodeBase64Text(segment))
     return typeof value === 'object' && value !== null && 'alg' in value
   } catch {
     return false
@@ -131,10 +131,10 @@ export function decodeClaims(payload: string): Record<string, unknown> {
 }
 
 function decodeJson(segment: string): Record<string, unknown> | undefined {
-  // A length of 4n+1 cannot be base64url; Buffer would silently drop the extra character.
+  // A length of 4n+1 cannot be base64url; the decoder would silently drop the extra character.
   if (segment.length % 4 === 1) return undefined
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    const value: unknown = JSON.parse(runtime.decodeBase64Text(segment))
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined
@@ -145,5 +145,5 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
 
 /** Key of the introspection cache and its shared store: SHA-256, never the token itself. */
 export function hashToken(token: string): string {
-  return hash('sha256', token, 'base64url')
+  return runtime.sha256(token)
 }

@@ -83,7 +83,14 @@ async function readBounded(response: Response, maxBytes: number, url: string): P
     }
     chunks.push(value)
   }
-  return Buffer.concat(chunks)
+  if (chunks.length === 1) return chunks[0]!
+  const body = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    body.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return body
 }
 
 /** Result of {@link requestJson}: the status and the parsed body. */

@@ -1,11 +1,12 @@
 /* global URL, Response */
-// The API every runtime of the matrix serves, from the built packages (packages/*/dist): the
-// same routes through @tokenward/hono (`/hono/…`) and through the core's Fetch API adapter
-// (`/fetch/…`), each with its own validators. `config` comes from the test (issuer URL, JWKS
-// URL, introspection client).
+// The API every runtime of the matrix serves, from the built packages (packages/*/dist), which
+// the test links by name into a scratch project: the same routes through @tokenward/hono
+// (`/hono/…`) and through the core's Fetch API adapter (`/fetch/…`), each with its own
+// validators, and `/build`: where @tokenward/core was resolved from. `config` comes from the
+// test (issuer URL, JWKS URL, introspection client).
+import { authenticateFetch, createValidator } from '@tokenward/core'
+import { requireRoles, tokenward } from '@tokenward/hono'
 import { Hono } from 'hono'
-import { authenticateFetch, createValidator } from '../../../packages/core/dist/index.js'
-import { requireRoles, tokenward } from '../../../packages/hono/dist/index.js'
 
 export const PROJECT = '170086774599581953'
 export const APP = '170086824411201793@portal'
@@ -67,12 +68,22 @@ function fetchHandler(config) {
   }
 }
 
-/** One fetch handler for both: `(request, env?, ctx?) => Promise<Response>`. */
+/** The URL of the @tokenward/core module this runtime resolves; null in a bundle (workerd). */
+function resolvedCore() {
+  try {
+    return import.meta.resolve('@tokenward/core')
+  } catch {
+    return null
+  }
+}
+
+/** One fetch handler for all: `(request, env?, ctx?) => Promise<Response>`. */
 export function createHandler(config) {
   const hono = honoApp(config)
   const plain = fetchHandler(config)
-  return (request, env, ctx) =>
-    new URL(request.url).pathname.startsWith('/fetch')
-      ? plain(request)
-      : hono.fetch(request, env, ctx)
+  return (request, env, ctx) => {
+    const { pathname } = new URL(request.url)
+    if (pathname === '/build') return Response.json({ core: resolvedCore() })
+    return pathname.startsWith('/fetch') ? plain(request) : hono.fetch(request, env, ctx)
+  }
 }
