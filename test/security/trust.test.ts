@@ -276,7 +276,7 @@ describe('a JWS cannot be respelled past the JWT checks', () => {
     async (_, respell) => {
       const token = await mint(key, claims({ aud: AUD, exp: now() + 600, iat: now() }))
       const respelled = respell(token)
-      if (respelled === token) return // nothing to respell in this token
+      expect(respelled).not.toBe(token)
       for (const mode of ['opaque', 'always'] as const) {
         const { validator } = introspecting({ status: 200, body: active() }, {}, { mode })
         const error = await rejection(validator.validate(respelled))
