@@ -7,14 +7,6 @@ import { TokenwardError } from './errors.js'
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
-/**
- * The credential after `Bearer`, its syntax not yet checked: a token the validator has cached
- * passed {@link checkB64token} when it was first seen, so a cache hit skips the pattern.
- */
-export function bearerCredential(authorization: unknown, maxTokenLength: number): string {
-  return credentialOf(authorization, maxTokenLength, false).token
-}
-
 /** An access token and the scheme it came with. */
 export interface Credential {
   readonly scheme: 'Bearer' | 'DPoP'
@@ -23,7 +15,9 @@ export interface Credential {
 
 /**
  * The credential of an `Authorization` header: `Bearer` (RFC 6750 §2.1), or `DPoP` (RFC 9449
- * §7.1) when `dpop` is accepted; any other scheme counts as no token.
+ * §7.1) when `dpop` is accepted; any other scheme counts as no token. Its syntax is not checked
+ * yet: a token the validator has cached passed {@link checkB64token} when it was first seen, so
+ * a cache hit skips the pattern.
  */
 export function credentialOf(
   authorization: unknown,
