@@ -15,11 +15,8 @@ import {
   checkBinding,
   type BindingPolicy,
 } from '../../packages/core/src/binding.js'
-import {
-  checkDpopProof,
-  createMemoryReplayStore,
-  type DpopProofCheck,
-} from '../../packages/core/src/dpop.js'
+import { checkDpopProof, type DpopProofCheck } from '../../packages/core/src/dpop.js'
+import { createMemoryReplayStore } from '../../packages/core/src/replay.js'
 import type { ClientCertificate } from '../../packages/core/src/types.js'
 import { rejection, thrown } from '../../packages/core/test/support/tokens.js'
 import { createDpopClient, type DpopClient } from '../../packages/core/test/support/dpop.js'

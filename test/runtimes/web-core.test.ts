@@ -14,7 +14,8 @@ import {
   type TokenwardError,
   type TokenwardEvent,
 } from '@tokenward/core'
-import { checkDpopProof, createMemoryReplayStore } from '../../packages/core/src/dpop.js'
+import { checkDpopProof } from '../../packages/core/src/dpop.js'
+import { createMemoryReplayStore } from '../../packages/core/src/replay.js'
 import { runtime } from '../../packages/core/src/runtime/index.js'
 import { createDpopClient } from '../../packages/core/test/support/dpop.js'
 import {

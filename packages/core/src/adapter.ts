@@ -211,3 +211,30 @@ export function roleRequirements(args: readonly (string | RoleOptions)[]): Requi
   const roles = args.slice(0, -1) as string[]
   return { roles: last.org === undefined ? roles : { allOf: roles, org: last.org } }
 }
+
+/** The guards every adapter offers beside `requireAuth`, each a shorthand for its requirements. */
+export interface RouteGuards<Guard> {
+  /** Requires every role named; a trailing `{ org }` counts only roles granted in that organisation. */
+  readonly requireRoles: {
+    (...roles: string[]): Guard
+    (...args: [...roles: string[], options: RoleOptions]): Guard
+  }
+  /** Requires every scope named; a 403 names them in the challenge. */
+  readonly requireScopes: (...scopes: string[]) => Guard
+  /**
+   * Requires a login with one of these authentication context classes (`acr`, RFC 9470): a token
+   * with another is 401 `insufficient_user_authentication`, its challenge naming `acr_values`.
+   */
+  readonly requireAcr: (...acr: string[]) => Guard
+}
+
+/** An adapter's shorthand guards, made from its own `requireAuth`. */
+export function routeGuards<Guard>(
+  requireAuth: (requirements: Requirements) => Guard,
+): RouteGuards<Guard> {
+  return {
+    requireRoles: (...args: (string | RoleOptions)[]) => requireAuth(roleRequirements(args)),
+    requireScopes: (...scopes: string[]) => requireAuth({ scopes }),
+    requireAcr: (...acr: string[]) => requireAuth({ acr }),
+  }
+}

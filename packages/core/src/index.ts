@@ -34,7 +34,9 @@ export {
   type NodeRequestLike,
   resolveValidator,
   roleRequirements,
+  routeGuards,
   type RoleOptions,
+  type RouteGuards,
 } from './adapter.js'
 export { authorizationValues } from './bearer.js'
 export {
@@ -68,13 +70,12 @@ export {
   DPOP_CLOCK_TOLERANCE_SECONDS,
   DPOP_IAT_WINDOW_SECONDS,
   checkDpopProof,
-  createMemoryReplayStore,
   dpopHeader,
   normalizeHtu,
   type DpopProof,
   type DpopProofCheck,
-  type MemoryReplayStoreOptions,
 } from './dpop.js'
+export { createMemoryReplayStore, type MemoryReplayStoreOptions } from './replay.js'
 export {
   certificateThumbprint,
   checkAuthentication,

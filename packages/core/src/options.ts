@@ -21,6 +21,7 @@ import {
   refuseUnknownOptions,
 } from './option-values.js'
 import { issuerPolicy, type IssuerPolicy } from './issuer-policy.js'
+import { debugEnabled, loggerOption, withDebugLines } from './logger.js'
 import { unusableKey } from './key-identity.js'
 import {
   dpopOption,
@@ -57,6 +58,7 @@ const TOP_LEVEL_OPTIONS = optionNames<ValidatorOptions>({
   resource: true,
   http: true,
   logger: true,
+  debug: true,
   onEvent: true,
   fetch: true,
   clock: true,
@@ -205,56 +207,11 @@ export function checkOptions(options: ValidatorOptions): Config {
     tokenCache: tokenCacheOption(options.tokenCache),
     introspection: introspectionOption(options.introspection, single, issuers.length > 0),
     logger,
-    onEvent: options.onEvent,
+    onEvent: debugEnabled(options.debug)
+      ? withDebugLines(options.onEvent, logger)
+      : options.onEvent,
     fetch: fetchImpl,
     clock,
-  }
-}
-
-/** Without a `logger`, operators still hear of outages and misconfigurations: on stderr. */
-const STDERR_LOGGER: Logger = {
-  warn: (message, meta) => {
-    if (meta === undefined) console.warn(message)
-    else console.warn(message, meta)
-  },
-  error: (message, meta) => {
-    if (meta === undefined) console.error(message)
-    else console.error(message, meta)
-  },
-}
-
-/**
- * The `logger` option: console-style `(message, meta)`, or pino / bunyan style `(meta, message)`
- * (recognised by pino's `bindings()` or bunyan's `streams`); `false` for silence; by default,
- * stderr.
- */
-function loggerOption(logger: unknown): Logger | undefined {
-  if (logger === false) return undefined
-  if (logger === undefined) return STDERR_LOGGER
-  if (
-    !isObject(logger) ||
-    typeof logger.warn !== 'function' ||
-    typeof logger.error !== 'function'
-  ) {
-    fail(
-      'logger',
-      'must have warn and error methods (console, pino and bunyan loggers work), or be false',
-    )
-  }
-  if (typeof logger.bindings !== 'function' && !Array.isArray(logger.streams)) {
-    return logger as unknown as Logger
-  }
-  const structured = logger as unknown as Record<
-    'warn' | 'error',
-    (meta: object, message: string) => void
-  >
-  return {
-    warn: (message, meta) => {
-      structured.warn(meta ?? {}, message)
-    },
-    error: (message, meta) => {
-      structured.error(meta ?? {}, message)
-    },
   }
 }
 

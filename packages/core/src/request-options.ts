@@ -3,7 +3,7 @@
  * resource (RFC 8707, RFC 9728), and how the request's URL and client certificate are read.
  */
 import type { JwsAlgorithm } from './types.js'
-import { createMemoryReplayStore } from './dpop.js'
+import { createMemoryReplayStore } from './replay.js'
 import {
   fail,
   httpsUrl,

@@ -9,3 +9,13 @@ export function andThen<T, R>(
 ): R | Promise<R> {
   return value instanceof Promise ? value.then(next) : next(value)
 }
+
+/** A synchronous-or-promise answer as a promise: what it returns, or what it throws, rejected. */
+export function promised<T>(answer: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(answer())
+  } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+    return Promise.reject(error)
+  }
+}

@@ -4,26 +4,19 @@
  * it gets this validator's realm and is counted).
  */
 import { credentialOf, type Credential } from './bearer.js'
+import { answerFromCache } from './cached-answer.js'
 import { TokenwardError, isTokenwardError } from './errors.js'
-import { Introspector } from './introspection.js'
-import { Issuers } from './issuers.js'
+import { inspectToken } from './inspect.js'
 import { checkOptions, type Config } from './options.js'
-import { inspectPipeline } from './inspect.js'
 import { NOT_TIMED, Outcomes } from './outcomes.js'
-import { Work, runPipeline, type Parts } from './pipeline.js'
-import {
-  BARE,
-  checkPresented,
-  checkRoute,
-  type Presented,
-  type RequestSource,
-} from './presentation.js'
-import { TokenClassifier } from './token.js'
-import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
-import type { ProtectedResource, Inspection, Validator } from './validator-types.js'
+import { runPipeline } from './pipeline.js'
+import { BARE, checkRoute, type RequestSource } from './presentation.js'
 import { requestContextOf, type HttpRequestParts } from './request-context.js'
-import type { UpstreamContext } from './upstream.js'
-import { FORGED, IntrospectionResults, Verdicts, type Known } from './verdicts.js'
+import { promised } from './settle.js'
+import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
+import type { Inspection, ProtectedResource, Validator } from './validator-types.js'
+import type { Known } from './verdicts.js'
+import { Work, createParts, type Parts } from './work.js'
 
 export type { Inspection, InspectionStep, Validator } from './validator-types.js'
 
@@ -44,34 +37,14 @@ class TokenValidator implements Validator {
   readonly #outcomes: Outcomes
   /** The `DPoP` scheme is read (RFC 9449 §7.1); with DPoP disabled it counts as no token. */
   readonly #acceptsDpop: boolean
-  /** Only DPoP-bound tokens are accepted: every cached verdict needs its proof checked. */
-  readonly #requiresDpop: boolean
 
   constructor(config: Config) {
     this.#config = config
     this.realm = config.realm
-    const context: UpstreamContext = {
-      fetch: config.fetch,
-      logger: config.logger,
-      onEvent: config.onEvent,
-      backoff: config.backoff,
-    }
-    const introspection = config.introspection
-    this.#parts = {
-      config,
-      issuers: new Issuers(config, context),
-      classifier: new TokenClassifier(),
-      verdicts: new Verdicts(config.tokenCache, config.time, config.clock),
-      introspector:
-        introspection === undefined
-          ? undefined
-          : new Introspector(introspection, context, config.clock),
-      introspectionResults: new IntrospectionResults(config.time),
-    }
-    this.#remembers = this.#parts.verdicts.enabled && introspection?.mode !== 'always'
+    this.#parts = createParts(config)
+    this.#remembers = this.#parts.verdicts.enabled && config.introspection?.mode !== 'always'
     this.#outcomes = new Outcomes(config)
     this.#acceptsDpop = config.dpop.mode !== 'disabled'
-    this.#requiresDpop = config.dpop.mode === 'required'
   }
 
   validate(token: string, requirements?: Requirements): Promise<AuthResult> {
@@ -153,44 +126,14 @@ class TokenValidator implements Validator {
       : this.#outcomes.accepted(answer, work.cached, started)
   }
 
-  /**
-   * A cached verdict: a remembered forgery, or the result once the request's proof or
-   * certificate and the route's requirements are checked (they belong to each request).
-   */
-  #fromCache(
+  readonly #fromCache = (
     known: NonNullable<Known>,
     requirements: Requirements | undefined,
     started: number,
     request: RequestSource,
-    scheme: Presented['scheme'] = 'Bearer',
-  ): AuthResult | Promise<AuthResult> {
-    this.#outcomes.tokenCache(true)
-    if (known === FORGED) throw new TokenwardError('invalid_signature')
-    // The common case, a plain bearer token: nothing of the request to check.
-    if (scheme === 'Bearer' && known.claims.cnf === undefined && !this.#requiresDpop) {
-      return this.#answerCached(known, requirements, started)
-    }
-    const presented: Presented = { scheme, request }
-    const checked = checkPresented(known, presented, this.#config, this.#config.clock() / 1000)
-    if (checked === undefined) return this.#answerCached(known, requirements, started)
-    return checked
-      .then(() => this.#answerCached(known, requirements, started))
-      .catch((error: unknown) => {
-        throw this.#outcomes.rejected(error, started, scheme)
-      })
-  }
-
-  /** A cached result, once the route's requirements hold. */
-  #answerCached(
-    known: AuthResult,
-    requirements: Requirements | undefined,
-    started: number,
-  ): AuthResult {
-    if (requirements !== undefined) {
-      checkRoute(known, requirements, this.#config, this.#config.clock() / 1000)
-    }
-    return started === NOT_TIMED ? known : this.#outcomes.accepted(known, true, started)
-  }
+    scheme: 'Bearer' | 'DPoP' = 'Bearer',
+  ): AuthResult | Promise<AuthResult> =>
+    answerFromCache(known, requirements, started, request, scheme, this.#config, this.#outcomes)
 
   /** A pipeline failure: a forged signature is remembered; the error leaves as a rejection. */
   readonly #failed = (work: Work, error: unknown): unknown => {
@@ -239,31 +182,12 @@ class TokenValidator implements Validator {
     return Promise.resolve()
   }
 
-  async inspect(
+  inspect(
     token: string,
     requirements?: Requirements,
     request?: RequestContext,
   ): Promise<Inspection> {
-    // With a DPoP proof, the token is inspected as sent with the DPoP scheme.
-    const scheme: Presented['scheme'] = request?.headers.dpop === undefined ? 'Bearer' : 'DPoP'
-    const presented = request === undefined ? BARE : { scheme, request }
-    const now = this.#config.clock() / 1000
-    const work = new Work(token, requirements, false, now, false, presented)
-    const steps = await inspectPipeline(work, this.#parts)
-    for (const step of steps) if (step.error !== undefined) step.error.realm = this.realm
-    const valid = steps.every((step) => step.ok)
-    if (steps[0]?.ok !== true) return { valid, steps }
-    // The token's result stands once every check but the route's requirements has passed.
-    const settled = steps.every((step) => step.ok || step.check === 'requirements')
-    const result = settled ? work.result : undefined
-    if (work.classified.kind === 'opaque') {
-      // Nothing to decode: the claims are the issuer's answer, when there is one.
-      return result === undefined
-        ? { valid, steps }
-        : { valid, steps, claims: result.claims, result }
-    }
-    const decoded = { valid, steps, header: work.header, claims: work.claims }
-    return result === undefined ? decoded : { ...decoded, result }
+    return inspectToken(this.#parts, token, requirements, request)
   }
 
   requestContext(parts: HttpRequestParts): RequestContext {
@@ -279,15 +203,5 @@ class TokenValidator implements Validator {
 
   reportUnexpected(error: unknown): void {
     this.#outcomes.unexpected(error)
-  }
-}
-
-/** A synchronous-or-promise answer as a promise: what it returns, or what it throws, rejected. */
-function promised<T>(answer: () => T | Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(answer())
-  } catch (error) {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
-    return Promise.reject(error)
   }
 }

@@ -9,12 +9,12 @@ import {
   DPOP_CLOCK_TOLERANCE_SECONDS,
   DPOP_IAT_WINDOW_SECONDS,
   checkDpopProof,
-  createMemoryReplayStore,
   dpopHeader,
   normalizeHtu,
   type DpopProof,
   type DpopProofCheck,
 } from '../src/dpop.js'
+import { createMemoryReplayStore } from '../src/replay.js'
 import type { ReplayStore } from '../src/types.js'
 import {
   accessTokenHash,

@@ -169,3 +169,75 @@ describe('onEvent reports every decision with how long it took', () => {
     })
   })
 })
+
+describe('debug: a line per decision, switched on by the application', () => {
+  async function decisions(debug: boolean | string, logger?: Logger | false): Promise<string[]> {
+    const key = await createKey()
+    const lines: string[] = []
+    vi.spyOn(console, 'error').mockImplementation((line: string) => lines.push(line))
+    const validator = createValidator({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
+      debug,
+      ...(logger === undefined ? {} : { logger }),
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const token = await mint(key, claims({ exp: now + 60, iat: now }))
+    await validator.authenticate(`Bearer ${token}`)
+    await validator.authenticate(`Bearer ${token}`)
+    await validator.authenticate(`Bearer ${token}x`).catch(() => undefined)
+    await validator.authenticate(undefined).catch(() => undefined)
+    // Durations differ from run to run: the rest of each line is the contract.
+    return lines.map((line) => line.replace(/\(\d+\.\d\d ms\)/, '(ms)'))
+  }
+
+  const EXPECTED = [
+    'tokenward: 200 ok jwt (ms)',
+    'tokenward: 200 ok jwt cached (ms)',
+    'tokenward: 401 malformed_token (ms)',
+    'tokenward: 401 missing_token (ms)',
+  ]
+
+  it.each([
+    ['true', true],
+    ["'tokenward' (DEBUG=tokenward)", 'tokenward'],
+    ["'express:*,tokenward'", 'express:*,tokenward'],
+    ["'tokenward:*'", 'tokenward:*'],
+    ["'*'", '*'],
+  ])('%s: each decision on stderr, without the token', async (_name, debug) => {
+    const lines = await decisions(debug)
+    expect(lines).toEqual(EXPECTED)
+  })
+
+  it.each([
+    ['false', false],
+    ["'' (DEBUG unset)", ''],
+    ["'express:*'", 'express:*'],
+    ["'*,-tokenward'", '*,-tokenward'],
+  ])('%s: nothing', async (_name, debug) => {
+    expect(await decisions(debug)).toEqual([])
+  })
+
+  it("goes to the logger's debug method when it has one (pino style: meta first)", async () => {
+    const calls: unknown[][] = []
+    const pino = {
+      warn: () => undefined,
+      error: () => undefined,
+      debug: (...args: unknown[]) => calls.push(args),
+      bindings: () => ({}),
+    }
+    expect(await decisions(true, pino)).toEqual([])
+    expect(calls.map(([meta, line]) => [meta, String(line).replace(/\(.*\)/, '(ms)')])).toEqual(
+      EXPECTED.map((line) => [{}, line]),
+    )
+  })
+
+  it('is checked when the validator is created', () => {
+    expect(() =>
+      createValidator({ issuer: ISSUER, audience: AUDIENCE, debug: 1 as never }),
+    ).toThrow(
+      'option "debug" must be a boolean or a DEBUG-style list such as \'tokenward\' (process.env.DEBUG)',
+    )
+  })
+})

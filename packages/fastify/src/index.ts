@@ -9,7 +9,7 @@ import {
   adapterValidator,
   authenticateNodeRequest,
   renderFailure,
-  roleRequirements,
+  routeGuards,
   type AuthResult,
   type Requirements,
   type RoleOptions,
@@ -106,10 +106,10 @@ const tokenwardPlugin: FastifyPluginCallback<TokenwardPluginOptions> = (fastify,
   // Null until the hook sets it (a known shape for every request, as Fastify recommends).
   fastify.decorateRequest('auth', null as unknown as AuthResult)
   fastify.decorate('requireAuth', requireAuth)
-  fastify.decorate('requireScopes', (...scopes: string[]) => requireAuth({ scopes }))
-  fastify.decorate('requireAcr', (...acr: string[]) => requireAuth({ acr }))
-  fastify.decorate('requireRoles', ((...args: (string | RoleOptions)[]) =>
-    requireAuth(roleRequirements(args))) as RequireRoles)
+  const guards = routeGuards(requireAuth)
+  fastify.decorate('requireScopes', guards.requireScopes)
+  fastify.decorate('requireAcr', guards.requireAcr)
+  fastify.decorate('requireRoles', guards.requireRoles)
 
   fastify.addHook('onRequest', function tokenward(request, reply, next) {
     if (!(request.routeOptions.config.tokenward ?? global)) {

@@ -10,10 +10,10 @@ import {
   authenticateNodeRequest,
   closeWithServer,
   renderFailure,
-  roleRequirements,
+  routeGuards,
+  type RouteGuards,
   type AuthResult,
   type Requirements,
-  type RoleOptions,
   type Validator,
   type ValidatorOptions,
 } from '@tokenward/core'
@@ -117,25 +117,15 @@ export function tokenward(
   }
 }
 
-/** Requires every role named; a trailing `{ org }` counts only roles granted in that organisation. */
-export function requireRoles(...roles: string[]): Guard
-export function requireRoles(...args: [...roles: string[], options: RoleOptions]): Guard
-export function requireRoles(...args: (string | RoleOptions)[]): Guard {
-  return requireAuth(roleRequirements(args))
-}
-
-/** Requires every scope named; a 403 names them in the challenge. */
-export function requireScopes(...scopes: string[]): Guard {
-  return requireAuth({ scopes })
-}
-
 /**
- * Requires a login with one of these authentication context classes (`acr`, RFC 9470): a token
- * with another is 401 `insufficient_user_authentication`, its challenge naming `acr_values`.
+ * `requireRoles('admin')` (every role named; a trailing `{ org }` counts only roles granted in
+ * that organisation), `requireScopes('read')` (a 403 names them in the challenge) and
+ * `requireAcr('mfa')` (RFC 9470 step-up): shorthands for {@link requireAuth}.
  */
-export function requireAcr(...acr: string[]): Guard {
-  return requireAuth({ acr })
-}
+const guards: RouteGuards<Guard> = routeGuards(requireAuth)
+export const requireRoles: RouteGuards<Guard>['requireRoles'] = guards.requireRoles
+export const requireScopes: RouteGuards<Guard>['requireScopes'] = guards.requireScopes
+export const requireAcr: RouteGuards<Guard>['requireAcr'] = guards.requireAcr
 
 /** Requires what the core's `Requirements` say, e.g. `{ roles: { anyOf: ['admin', 'editor'] } }`. */
 export function requireAuth(requirements: Requirements): Guard {
