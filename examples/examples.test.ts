@@ -10,15 +10,7 @@ import {
   type IssueTokenOptions,
   type TestIssuer,
 } from '../test/support/issuer.js'
-import {
-  built,
-  examplesDir,
-  freePort,
-  get,
-  killAll,
-  runExample,
-  type Running,
-} from './support.js'
+import { built, examplesDir, freePort, get, killAll, runExample, type Running } from './support.js'
 import { EnvironmentError, zitadelOptions } from './zitadel/config.js'
 
 const PROJECT = '170086774599581953'
@@ -175,7 +167,11 @@ const CASES: Case[] = [
     status: 401,
     challenge: (metadata) =>
       `resource_metadata="${metadata}", ${challenge('invalid_token', NOT_FOR_US)}`,
-    body: () => ({ error: 'invalid_token', error_description: NOT_FOR_US, code: 'invalid_audience' }),
+    body: () => ({
+      error: 'invalid_token',
+      error_description: NOT_FOR_US,
+      code: 'invalid_audience',
+    }),
   },
   {
     name: 'requireRoles without the role: 403 insufficient_role',

@@ -1,9 +1,24 @@
 // The API's controllers and root module. TokenwardModule installs its guard for every route, so a
 // route needs a valid token unless it says @Public(). No emitDecoratorMetadata: tsx and esbuild
 // emit none, so every constructor parameter names its injection token with @Inject().
-import { Controller, Get, Header, Inject, Module, type DynamicModule, type Type } from '@nestjs/common'
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Module,
+  type DynamicModule,
+  type Type,
+} from '@nestjs/common'
 import type { AuthResult, Validator, ValidatorOptions } from '@tokenward/core'
-import { Auth, Public, Roles, Scopes, TOKENWARD_VALIDATOR, TokenwardModule } from '@tokenward/nestjs'
+import {
+  Auth,
+  Public,
+  Roles,
+  Scopes,
+  TOKENWARD_VALIDATOR,
+  TokenwardModule,
+} from '@tokenward/nestjs'
 
 @Controller()
 class ApiController {
@@ -57,6 +72,7 @@ function metadataController(path: string): Type {
 
 /** `AppModule.register(options)`: the API, its validator built from `options`. */
 @Module({})
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a decorated class
 export class AppModule {
   static register(options: ValidatorOptions): DynamicModule {
     const controllers: Type[] = [ApiController]

@@ -55,6 +55,7 @@ const options: ValidatorOptions = {
 
 // Express is Nest's default platform. forceCloseConnections: close() ends idle keep-alive
 // connections too, so a stopped server does not wait for its clients to hang up.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class
 const app = await NestFactory.create(AppModule.register(options), {
   forceCloseConnections: true,
   logger: ['error', 'warn'],
