@@ -10,7 +10,7 @@ import {
   type IssueTokenOptions,
   type TestIssuer,
 } from '../test/support/issuer.js'
-import { built, examplesDir, get, killAll, runExample } from './support.js'
+import { built, examplesDir, freePort, get, killAll, runExample, type Running } from './support.js'
 import { EnvironmentError, zitadelOptions } from './zitadel/config.js'
 
 const PROJECT = '170086774599581953'
@@ -36,7 +36,7 @@ afterAll(async () => {
 /** A ZITADEL-shaped token of this project (its two apps in aud), from `client` (default the web app). */
 async function token(
   roles: string[],
-  options: { format?: 'jwt' | 'opaque'; apps?: string[] } = {},
+  options: { format?: 'jwt' | 'opaque'; apps?: string[]; scope?: string } = {},
 ): Promise<string> {
   const apps = options.apps ?? [WEB, MOBILE]
   const shape = zitadelShape({
@@ -45,7 +45,11 @@ async function token(
     clientId: apps[0]!,
     roles: Object.fromEntries(roles.map((role) => [role, { [ORG]: 'acme.example' }])),
   })
-  const request: IssueTokenOptions = { ...shape, format: options.format ?? 'jwt' }
+  const request: IssueTokenOptions = {
+    ...shape,
+    format: options.format ?? 'jwt',
+    ...(options.scope === undefined ? {} : { scope: options.scope }),
+  }
   return (await issuer.issueToken(request)).token
 }
 
@@ -89,6 +93,199 @@ describe.skipIf(!built).each(['express', 'koa', 'fastify'])('examples/%s', (name
     const example = runExample(name, 'server.ts', [], { PORT: '0' })
     expect(await example.exited()).toBe(1)
     expect(example.output()).toContain('Set ISSUER and AUDIENCE')
+  }, 30_000)
+})
+
+/** Bearer's challenge parameters after the realm (RFC 6750 §3). */
+const challenge = (error: string, description: string, extra = '') =>
+  `error="${error}", error_description="${description}"${extra}`
+
+interface Case {
+  name: string
+  path: string
+  /** The token to send, by name (none: no Authorization header). */
+  token?: 'admin' | 'reader' | 'opaque' | 'otherApi'
+  status: number
+  /** The exact WWW-Authenticate after `Bearer realm="api"`, given the metadata URL; null: none. */
+  challenge: ((metadata: string) => string) | null
+  /** The exact body, given the example's URL. */
+  body: (url: string) => unknown
+}
+
+const ROLE_MISSING = 'The token lacks a required role'
+const NOT_FOR_US = `The token is not meant for this API: required audience '${PROJECT}' is missing`
+const SCOPE_MISSING = 'The token lacks a required scope: missing reports:read'
+
+// The answers of the conformance table (test/adapters/conformance.test.ts), from the examples as
+// their users run them; with RESOURCE set, a 401 names the metadata (RFC 9728 §5.1), a 403 not.
+const CASES: Case[] = [
+  {
+    name: 'a public route without a token: 200',
+    path: '/health',
+    status: 200,
+    challenge: null,
+    body: () => ({ ok: true }),
+  },
+  {
+    name: 'no token: 401 missing_token, a bare challenge naming the metadata',
+    path: '/me',
+    status: 401,
+    challenge: (metadata) => `resource_metadata="${metadata}"`,
+    body: () => ({ error_description: 'No bearer token', code: 'missing_token' }),
+  },
+  {
+    name: 'a valid token: 200 with its subject, client, roles and scopes',
+    path: '/me',
+    token: 'admin',
+    status: 200,
+    challenge: null,
+    body: () => ({
+      subject: issuer.tokenClient.clientId,
+      clientId: WEB,
+      roles: { admin: [ORG] },
+      scopes: [],
+    }),
+  },
+  {
+    // The introspection answer's client_id is the client the token was issued to (RFC 7662 §2.2).
+    name: 'an opaque token, introspected: 200',
+    path: '/me',
+    token: 'opaque',
+    status: 200,
+    challenge: null,
+    body: () => ({
+      subject: issuer.tokenClient.clientId,
+      clientId: issuer.tokenClient.clientId,
+      roles: { reader: [ORG] },
+      scopes: ['reports:read'],
+    }),
+  },
+  {
+    name: 'a token for another API: 401 invalid_audience',
+    path: '/me',
+    token: 'otherApi',
+    status: 401,
+    challenge: (metadata) =>
+      `resource_metadata="${metadata}", ${challenge('invalid_token', NOT_FOR_US)}`,
+    body: () => ({
+      error: 'invalid_token',
+      error_description: NOT_FOR_US,
+      code: 'invalid_audience',
+    }),
+  },
+  {
+    name: 'requireRoles without the role: 403 insufficient_role',
+    path: '/admin',
+    token: 'reader',
+    status: 403,
+    challenge: () => challenge('insufficient_scope', ROLE_MISSING),
+    body: () => ({
+      error: 'insufficient_scope',
+      error_description: ROLE_MISSING,
+      code: 'insufficient_role',
+    }),
+  },
+  {
+    name: 'requireRoles with the role: 200',
+    path: '/admin',
+    token: 'admin',
+    status: 200,
+    challenge: null,
+    body: () => ({ admin: issuer.tokenClient.clientId }),
+  },
+  {
+    name: 'requireScopes without the scope: 403 insufficient_scope naming it',
+    path: '/reports',
+    token: 'admin',
+    status: 403,
+    challenge: () => challenge('insufficient_scope', SCOPE_MISSING, ', scope="reports:read"'),
+    body: () => ({
+      error: 'insufficient_scope',
+      error_description: SCOPE_MISSING,
+      code: 'insufficient_scope',
+    }),
+  },
+  {
+    name: 'requireScopes with the scope: 200',
+    path: '/reports',
+    token: 'reader',
+    status: 200,
+    challenge: null,
+    body: () => ({ reports: [], reader: issuer.tokenClient.clientId }),
+  },
+  {
+    name: 'the RFC 9728 metadata, without a token: 200',
+    path: '/.well-known/oauth-protected-resource',
+    status: 200,
+    challenge: null,
+    body: (url) => ({
+      resource: url,
+      authorization_servers: [issuer.issuer],
+      bearer_methods_supported: ['header'],
+      dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
+      dpop_bound_access_tokens_required: false,
+    }),
+  },
+]
+
+describe.skipIf(!built).each(['hono', 'nestjs'])('examples/%s', (name) => {
+  let example: Running
+  let url: string
+  const tokens: Partial<Record<NonNullable<Case['token']>, string>> = {}
+
+  beforeAll(async () => {
+    if (!built) return
+    // RESOURCE is this API's own URL: the port is chosen before the start.
+    const port = await freePort()
+    url = `http://127.0.0.1:${port}`
+    example = runExample(name, 'server.ts', [], {
+      ISSUER: issuer.issuer,
+      AUDIENCE: [PROJECT, WEB, MOBILE].join(','),
+      AUDIENCE_MODE: 'strict',
+      REQUIRED_AUDIENCE: PROJECT,
+      PROJECT_ID: PROJECT,
+      RESOURCE: url,
+      PORT: String(port),
+      INTROSPECTION_CLIENT_ID: issuer.introspectionClients.basic.clientId,
+      INTROSPECTION_CLIENT_SECRET: issuer.introspectionClients.basic.clientSecret,
+    })
+    const [admin, reader, opaque, otherApi] = await Promise.all([
+      token(['admin']),
+      token(['reader'], { scope: 'reports:read' }),
+      token(['reader'], { scope: 'reports:read', format: 'opaque' }),
+      issuer
+        .issueToken({ audience: ['another-api'], claims: { client_id: WEB } })
+        .then((issued) => issued.token),
+    ])
+    Object.assign(tokens, { admin, reader, opaque, otherApi })
+    await example.waitFor(new RegExp(`listening on ${url.replaceAll('.', '\\.')}`), 20_000)
+  }, 30_000)
+
+  it.each(CASES)('$name', async (testCase) => {
+    const answer = await get(
+      `${url}${testCase.path}`,
+      testCase.token === undefined ? undefined : tokens[testCase.token],
+    )
+    expect(answer.status).toBe(testCase.status)
+    expect(answer.challenge).toBe(
+      testCase.challenge === null
+        ? null
+        : [
+            'Bearer realm="api"',
+            testCase.challenge(`${url}/.well-known/oauth-protected-resource`),
+          ].join(', '),
+    )
+    expect(answer.body).toEqual(testCase.body(url))
+  })
+
+  it('stops on SIGTERM, exit code 0', async () => {
+    expect(await example.stop('SIGTERM')).toBe(0)
+  })
+
+  it('refuses to start without ISSUER and AUDIENCE, and says which', async () => {
+    const refused = runExample(name, 'server.ts', [], { PORT: '0' })
+    expect(await refused.exited()).toBe(1)
+    expect(refused.output()).toContain('Set ISSUER and AUDIENCE')
   }, 30_000)
 })
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 export const examplesDir = fileURLToPath(new URL('.', import.meta.url))
 
 /** The examples import the built packages: `pnpm test` builds first; without a build they are skipped. */
-export const built = ['core', 'express', 'koa', 'fastify'].every((name) =>
+export const built = ['core', 'express', 'koa', 'fastify', 'hono', 'nestjs'].every((name) =>
   existsSync(fileURLToPath(new URL(`../packages/${name}/dist/index.js`, import.meta.url))),
 )
 
