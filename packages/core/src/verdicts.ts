@@ -58,6 +58,14 @@ interface Verified {
   readonly key: VerificationKey
   /** Seconds (epoch) before which the lifetime checks still hold. */
   readonly until: number
+  /** Seconds (epoch) when the entry is dropped: min(`ttlSeconds`, exp − now) after it was made. */
+  readonly expires: number
+}
+
+/** A remembered forgery: the token itself (to compare), until it would have expired. */
+interface Forged {
+  readonly token: string
+  readonly expires: number
 }
 
 /** The `tokenCache` option after checking. */
@@ -70,26 +78,22 @@ export interface TokenCacheSettings {
 
 export class Verdicts {
   readonly #verified: LRUCache<string, Verified> | undefined
-  readonly #forged: LRUCache<string, string> | undefined
+  readonly #forged: LRUCache<string, Forged> | undefined
 
   constructor(
     private readonly settings: TokenCacheSettings | undefined,
     private readonly time: TimePolicy,
-    clock: () => number,
   ) {
     if (settings === undefined) return
-    const perf = { now: clock }
     this.#verified = new LRUCache({
-      perf,
       max: settings.max,
       maxSize: settings.maxBytes,
       sizeCalculation: entryBytes,
     })
     this.#forged = new LRUCache({
-      perf,
       max: settings.max,
       maxSize: FORGED_BUDGET,
-      sizeCalculation: (forged) => Math.max(forged.length, 1),
+      sizeCalculation: (forged) => Math.max(forged.token.length, 1),
     })
   }
 
@@ -109,8 +113,11 @@ export class Verdicts {
     if (verified === undefined || !token.includes('.')) return undefined
     const key = token.slice(-TAIL)
     const entry = verified.get(key)
-    if (entry === undefined || entry.result.token !== token) {
-      return this.#forged!.get(key) === token ? FORGED : undefined
+    if (entry === undefined || entry.result.token !== token)
+      return this.#knownForged(key, token, now)
+    if (now >= entry.expires) {
+      verified.delete(key)
+      return undefined
     }
     if (now >= entry.until) {
       try {
@@ -128,25 +135,33 @@ export class Verdicts {
     return entry.result
   }
 
+  #knownForged(key: string, token: string, now: number): Known {
+    const forged = this.#forged!.get(key)
+    if (forged?.token !== token) return undefined
+    if (now < forged.expires) return FORGED
+    this.#forged!.delete(key)
+    return undefined
+  }
+
   /** Remembers a JWT verified with `key` from `keys`. */
   rememberVerified(result: AuthResult, keys: KeySource, key: VerificationKey, now: number): void {
-    const ttl = this.#ttlMs(result.claims, now)
-    if (ttl <= 0) return
-    const entry: Verified = { result, keys, key, until: this.#lifetimeEnd(result.claims) }
-    this.#verified!.set(result.token.slice(-TAIL), entry, { ttl })
+    const expires = this.#expiry(result.claims, now)
+    if (expires <= now) return
+    const until = this.#lifetimeEnd(result.claims)
+    this.#verified!.set(result.token.slice(-TAIL), { result, keys, key, until, expires })
   }
 
   /** Remembers a token whose signature did not verify, for as long as it would have lived. */
   rememberForged(token: string, claims: Claims, now: number): void {
-    const ttl = this.#ttlMs(claims, now)
-    if (ttl > 0) this.#forged!.set(token.slice(-TAIL), token, { ttl })
+    const expires = this.#expiry(claims, now)
+    if (expires > now) this.#forged!.set(token.slice(-TAIL), { token, expires })
   }
 
   /** Forgets `token` in both caches. */
   invalidate(token: string): void {
     const key = token.slice(-TAIL)
     if (this.#verified?.get(key)?.result.token === token) this.#verified.delete(key)
-    if (this.#forged?.get(key) === token) this.#forged.delete(key)
+    if (this.#forged?.get(key)?.token === token) this.#forged.delete(key)
   }
 
   clear(): void {
@@ -154,9 +169,12 @@ export class Verdicts {
     this.#forged?.clear()
   }
 
-  /** min(ttlSeconds, exp − now), in ms: never beyond the token's expiry. */
-  #ttlMs(claims: Claims, now: number): number {
-    return Math.min(this.settings!.ttlSeconds, (claims.exp as number) - now) * 1000
+  /**
+   * When an entry made now is dropped: after `ttlSeconds`, never beyond the token's expiry. The
+   * deadline is the entry's own, checked on each lookup with the validator's clock (no timers).
+   */
+  #expiry(claims: Claims, now: number): number {
+    return Math.min(now + this.settings!.ttlSeconds, claims.exp as number)
   }
 
   /** When the lifetime checks stop holding: `exp`, or `iat` + `maxTokenAgeSeconds`. */

@@ -88,7 +88,7 @@ export function createParts(config: Config): Parts {
     config,
     issuers: new Issuers(config, context),
     classifier: new TokenClassifier(),
-    verdicts: new Verdicts(config.tokenCache, config.time, config.clock),
+    verdicts: new Verdicts(config.tokenCache, config.time),
     introspector:
       introspection === undefined
         ? undefined

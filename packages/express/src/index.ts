@@ -11,11 +11,13 @@ import {
   closeWithServer,
   renderFailure,
   routeGuards,
-  type RouteGuards,
-  type AuthResult,
-  type Requirements,
-  type Validator,
-  type ValidatorOptions,
+} from '@tokenward/core'
+import type {
+  AuthResult,
+  Requirements,
+  RouteGuards,
+  Validator,
+  ValidatorOptions,
 } from '@tokenward/core'
 
 export type { RoleOptions } from '@tokenward/core'

@@ -10,11 +10,13 @@ import {
   authenticateNodeRequest,
   renderFailure,
   routeGuards,
-  type AuthResult,
-  type Requirements,
-  type RoleOptions,
-  type Validator,
-  type ValidatorOptions,
+} from '@tokenward/core'
+import type {
+  AuthResult,
+  Requirements,
+  RoleOptions,
+  Validator,
+  ValidatorOptions,
 } from '@tokenward/core'
 import type { FastifyPluginCallback, FastifyReply, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'

@@ -9,18 +9,20 @@
 import {
   adapterValidator,
   authenticateRequest,
-  fetchRequestContext,
-  metadataResponse,
   authorizationValues,
   closeWithServer,
   failureResponse,
   fetchAuthorizationValues,
+  fetchRequestContext,
+  metadataResponse,
   routeGuards,
-  type RouteGuards,
-  type AuthResult,
-  type Requirements,
-  type Validator,
-  type ValidatorOptions,
+} from '@tokenward/core'
+import type {
+  AuthResult,
+  Requirements,
+  RouteGuards,
+  Validator,
+  ValidatorOptions,
 } from '@tokenward/core'
 import type { Context, MiddlewareHandler } from 'hono'
 
