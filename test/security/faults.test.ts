@@ -1,6 +1,8 @@
-// GitHub issue 7, part 2: issuer faults. An issuer outage or an invalid answer from it is a 503
-// with Retry-After, never a 401 (DESIGN.md; validation-rules R-D5, R-I4, R-M1); the validator
-// recovers without a restart; unknown kids cannot make it hammer the JWKS (R-D3). A real
+// GitHub issue 7, part 2: issuer faults. An issuer outage or an invalid answer from it (the JWKS,
+// discovery, a discovery document for another issuer: OIDC Discovery §4.3) is a 503 with
+// Retry-After (RFC 9110 §15.6.4, §10.2.3), never a 401, since the token is not at fault
+// (DESIGN.md); the validator recovers without a restart; unknown kids cannot make it hammer the
+// JWKS (a refetch for a new kid, OIDC Core §10.1.1, at most once per cooldown). A real
 // OpenID Provider (test/support/issuer.ts) where it can produce the fault, the fault server
 // otherwise. Introspection faults are in test/core/introspection.test.ts, Redis outages in
 // test/redis/.
@@ -243,8 +245,9 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
   })
 
   const privateJwk = ec.privateKey.export({ format: 'jwk' })
-  // R-D2: the body is JSON with a `keys` array of public keys; anything else is the issuer's
-  // fault (R-D5, DESIGN: "JWKS … invalid" is upstream_unavailable), never the token's.
+  // The body is a JWK Set, a JSON object with a `keys` array (RFC 7517 §5), of public keys only;
+  // anything else is the issuer's fault (DESIGN: "JWKS … invalid" is upstream_unavailable), never
+  // the token's.
   it.each<[string, unknown]>([
     ['keys that are private JWKs', { keys: [{ ...privateJwk, kid: 'k1', alg: 'ES256' }] }],
     ['keys not an array (an object)', { keys: { k1: EC_JWK } }],
@@ -280,7 +283,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
   })
 })
 
-describe('unknown kids cannot make the validator hammer the JWKS (R-D3)', () => {
+describe('unknown kids cannot make the validator hammer the JWKS (at most one refetch per cooldown)', () => {
   let issuer: TestIssuer
   beforeAll(async () => {
     issuer = await startIssuer()

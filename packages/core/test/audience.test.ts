@@ -1,5 +1,7 @@
-// validation-rules.md Part 3: the lenient and strict audience modes, decision table 3.5 (TV-A),
-// `audience.required` (R-F2), `authorizedParties` (R-F3) and the start-up warning (§3.4, §5.2).
+// The lenient and strict audience modes (RFC 9068 §4, RFC 7519 §4.1.3, RFC 8725 §3.9; strict adds
+// OIDC Core §3.1.3.7 rule 3: no audience the server does not trust), `audience.required`,
+// `authorizedParties` and the start-up warning for a lenient configuration that accepts tokens
+// addressed only to a co-audience.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { AudienceOptions, Logger } from '@tokenward/core'
 import {
@@ -50,11 +52,19 @@ async function expectOutcome(
 }
 
 /**
- * Decision table 3.5. OWN = {P}: there is no separate `own` option (§5.2: OWN := required when
- * non-empty, else trusted), so the strict column expresses OWN = {P} as `required: [P]` whenever
- * P is trusted. The lenient column uses REQUIRED = ∅ as the table states. Permissive profile.
+ * The audience decision table, with ZITADEL-shaped values: P is the API's project id, C1 and C2
+ * are client ids of two apps in that project (ZITADEL puts every app's client id and the project
+ * id in `aud`). Lenient accepts when some `aud` value is trusted and every required one is there.
+ * Strict also needs every value trusted and one that names this server (OWN), and then checks the
+ * authorized party: `azp` and `client_id` equal when both are present, and one of them present
+ * when `aud` has several values (OIDC Core 1.0 (2014) §3.1.3.7 rule 4; RFC 9068 §2.2 `client_id`).
+ *
+ * There is no separate `own` option: OWN is `audience.required` when non-empty, else every
+ * trusted value. So the strict column expresses OWN = {P} as `required: [P]` whenever P is
+ * trusted; the lenient column has nothing required. The permissive profile, so a missing
+ * `client_id` does not fail first.
  */
-const TV_A: readonly {
+const TABLE: readonly {
   row: string
   aud: unknown
   other: Record<string, unknown>
@@ -63,7 +73,7 @@ const TV_A: readonly {
   strict: string
 }[] = [
   {
-    row: 'A1',
+    row: 'sibling client ids untrusted',
     aud: [C1, C2, P],
     other: { client_id: C1 },
     trusted: [P],
@@ -71,7 +81,7 @@ const TV_A: readonly {
     strict: 'untrusted_audience',
   },
   {
-    row: 'A2',
+    row: 'every value trusted',
     aud: [C1, C2, P],
     other: { client_id: C1 },
     trusted: [P, C1, C2],
@@ -79,7 +89,7 @@ const TV_A: readonly {
     strict: accept,
   },
   {
-    row: 'A3',
+    row: 'several audiences, no authorized party',
     aud: [C1, C2, P],
     other: {},
     trusted: [P, C1, C2],
@@ -87,7 +97,7 @@ const TV_A: readonly {
     strict: 'unauthorized_party',
   },
   {
-    row: 'A4',
+    row: 'azp differs from client_id',
     aud: [C1, C2, P],
     other: { client_id: C1, azp: C2 },
     trusted: [P, C1, C2],
@@ -95,16 +105,23 @@ const TV_A: readonly {
     strict: 'unauthorized_party',
   },
   {
-    row: 'A5',
+    row: 'a machine token for the project only',
     aud: [P],
     other: { client_id: 'svc-user' },
     trusted: [P],
     lenient: accept,
     strict: accept,
   },
-  { row: 'A6', aud: P, other: { client_id: 'x' }, trusted: [P], lenient: accept, strict: accept },
   {
-    row: 'A7',
+    row: 'aud as a string',
+    aud: P,
+    other: { client_id: 'x' },
+    trusted: [P],
+    lenient: accept,
+    strict: accept,
+  },
+  {
+    row: 'co-audiences only',
     aud: [C1, C2],
     other: { client_id: C1 },
     trusted: [P, C1, C2],
@@ -112,7 +129,7 @@ const TV_A: readonly {
     strict: 'invalid_audience',
   },
   {
-    row: 'A8',
+    row: 'an unknown audience',
     aud: ['999'],
     other: {},
     trusted: [P],
@@ -120,7 +137,7 @@ const TV_A: readonly {
     strict: 'invalid_audience',
   },
   {
-    row: 'A9',
+    row: 'an empty list',
     aud: [],
     other: {},
     trusted: [P],
@@ -128,7 +145,7 @@ const TV_A: readonly {
     strict: 'invalid_audience',
   },
   {
-    row: 'A10',
+    row: 'a trailing space: exact match',
     aud: [`${P} `],
     other: {},
     trusted: [P],
@@ -136,7 +153,7 @@ const TV_A: readonly {
     strict: 'invalid_audience',
   },
   {
-    row: 'A11',
+    row: 'a trailing slash: exact match',
     aud: ['https://rs.example.com/'],
     other: {},
     trusted: ['https://rs.example.com'],
@@ -144,7 +161,7 @@ const TV_A: readonly {
     strict: 'invalid_audience',
   },
   {
-    row: 'A12',
+    row: 'a member that is not a string',
     aud: [P, 42],
     other: {},
     trusted: [P],
@@ -153,8 +170,8 @@ const TV_A: readonly {
   },
 ]
 
-/** A row as the spec writes it: P, C1 and C2 by name. */
-function title({ row, aud, other, trusted, lenient, strict }: (typeof TV_A)[number]): string {
+/** A row as the table above writes it: P, C1 and C2 by name. */
+function title({ row, aud, other, trusted, lenient, strict }: (typeof TABLE)[number]): string {
   const names: Record<string, string> = { [P]: 'P', [C1]: 'C1', [C2]: 'C2' }
   const show = (value: unknown): string =>
     Array.isArray(value)
@@ -169,8 +186,8 @@ function title({ row, aud, other, trusted, lenient, strict }: (typeof TV_A)[numb
   return `${row}: aud ${show(aud)}, ${claimsText}, TRUSTED {${trusted.map(show).join(',')}} → lenient ${lenient}, strict ${strict}`
 }
 
-describe('Part 3.5 decision table (TV-A)', () => {
-  it.each(TV_A.map((row) => [title(row), row] as const))(
+describe('the audience modes (RFC 9068 §4, OIDC Core §3.1.3.7)', () => {
+  it.each(TABLE.map((row) => [title(row), row] as const))(
     '%s',
     async (_, { aud, other, trusted, lenient, strict }) => {
       const payload = { aud, ...other }
@@ -180,7 +197,7 @@ describe('Part 3.5 decision table (TV-A)', () => {
     },
   )
 
-  it('A1 strict: the description names the untrusted value C1', async () => {
+  it('strict with only P trusted: the description names the untrusted value C1', async () => {
     const validator = validatorFor(key, { audience: { trusted: [P], mode: 'strict' } })
     const error = await rejection(
       validator.validate(await mint(key, claims({ aud: [C1, C2, P], client_id: C1 }))),
@@ -190,11 +207,11 @@ describe('Part 3.5 decision table (TV-A)', () => {
     expect(error.description).not.toContain(C2)
   })
 
-  it('the mode defaults to lenient (A1 accepted without mode)', async () => {
+  it('the mode defaults to lenient (untrusted sibling client ids accepted without mode)', async () => {
     await expectOutcome(accept, { aud: [C1, C2, P], client_id: C1 }, { trusted: [P] })
   })
 
-  it('§3.1 strict without required: OWN is every trusted value, so A7 is accepted', async () => {
+  it('strict without required: OWN is every trusted value, so co-audiences only are accepted', async () => {
     await expectOutcome(
       accept,
       { aud: [C1, C2], client_id: C1 },
@@ -222,7 +239,7 @@ describe('Part 3.5 decision table (TV-A)', () => {
   )
 })
 
-describe('R-F2 audience.required', () => {
+describe('audience.required: every value must be in aud, in either mode', () => {
   it.each(['lenient', 'strict'] as const)(
     '%s: a missing required value is invalid_audience naming it',
     async (mode) => {
@@ -260,7 +277,7 @@ describe('R-F2 audience.required', () => {
   })
 })
 
-describe('§5.2 audience.trusted as a predicate', () => {
+describe('audience.trusted as a predicate', () => {
   const trusted = (aud: string): boolean => aud === P || aud.endsWith('@portal')
 
   it.each([
@@ -293,7 +310,7 @@ describe('§5.2 audience.trusted as a predicate', () => {
   })
 })
 
-describe('R-F3 authorizedParties on client_id ?? azp', () => {
+describe('authorizedParties on client_id ?? azp (RFC 9068 §2.2, OIDC Core §2)', () => {
   const audience = { trusted: [P] }
   it.each<[string, string, Record<string, unknown>]>([
     ['client_id allowed', accept, { client_id: C1 }],
@@ -322,7 +339,9 @@ describe('R-F3 authorizedParties on client_id ?? azp', () => {
   })
 })
 
-describe('§3.4 / §5.2 lenient with several trusted values and no required warns once', () => {
+// Lenient mode with several trusted values accepts a token addressed only to a co-audience, not to
+// this server, which RFC 9068 §4 would reject: that configuration is allowed but warned about.
+describe('lenient with several trusted values and no required warns once', () => {
   function spyLogger() {
     const warn = vi.fn<Logger['warn']>()
     const error = vi.fn<Logger['error']>()
@@ -335,7 +354,7 @@ describe('§3.4 / §5.2 lenient with several trusted values and no required warn
     expect(warn).toHaveBeenCalledTimes(1)
     expect(warn.mock.calls[0]?.[0]).toContain('audience.required')
     expect(error).not.toHaveBeenCalled()
-    // A co-audience-only token is accepted (A7 lenient), without further warnings.
+    // A co-audience-only token is accepted (lenient), without further warnings.
     await validator.validate(await mint(key, claims({ aud: [C1, C2] })))
     expect(warn).toHaveBeenCalledTimes(1)
   })

@@ -1,5 +1,6 @@
-// RFC 6750 §2.1 credential extraction (validation-rules.md R-A1–R-A3, R-A7), through
-// `validator.authenticate(header)` and `authorizationValues(rawHeaders)`.
+// Credential extraction (RFC 6750 §2.1, §3.1): the Bearer scheme, no credentials, more than one
+// Authorization header and the token length cap, through `validator.authenticate(header)` and
+// `authorizationValues(rawHeaders)`.
 import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -39,7 +40,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-describe('R-A1 the Bearer scheme (RFC 6750 §2.1)', () => {
+describe('the Bearer scheme (RFC 6750 §2.1)', () => {
   it.each(['Bearer', 'bearer', 'BEARER', 'bEaReR'])(
     'accepts the scheme written %s: it is case-insensitive',
     async (scheme) => {
@@ -71,8 +72,9 @@ describe('R-A1 the Bearer scheme (RFC 6750 §2.1)', () => {
   })
 
   it('accepts every b64token character and trailing padding; the token itself is judged next', async () => {
-    // TV-D1: a b64token with "~" is a valid credential but not a JWS (R-B1): without
-    // introspection it is malformed_token (401), not invalid_request (400).
+    // A b64token with "~" (RFC 6750 §2.1; the RFC 9449 §7.1 example token) is a valid credential
+    // but not a JWS: "~" is outside base64url (RFC 7515 §2). Without introspection it is
+    // malformed_token (401), not invalid_request (400).
     const error = await rejection(
       validator.authenticate('Bearer Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU+/=='),
     )
@@ -81,7 +83,7 @@ describe('R-A1 the Bearer scheme (RFC 6750 §2.1)', () => {
   })
 })
 
-describe('R-A2 no credentials: missing_token without error information (RFC 6750 §3.1)', () => {
+describe('no credentials: missing_token without error information (RFC 6750 §3.1)', () => {
   it.each<[string, string | readonly string[] | undefined]>([
     ['no header', undefined],
     ['an empty header', ''],
@@ -110,7 +112,7 @@ describe('R-A2 no credentials: missing_token without error information (RFC 6750
   })
 })
 
-describe('R-A3 more than one Authorization header', () => {
+describe('more than one Authorization header is invalid_request (RFC 6750 §3.1)', () => {
   // TOKEN stands for a valid token (minted in beforeEach, after the table is built).
   it.each<[string, readonly string[]]>([
     ['two Bearer values', ['Bearer TOKEN', 'Bearer TOKEN']],
@@ -128,7 +130,7 @@ describe('R-A3 more than one Authorization header', () => {
     expect(auth.token).toBe(token)
   })
 
-  it('authorizationValues collects every Authorization value, names case-insensitive (TV-N1)', () => {
+  it('authorizationValues collects every Authorization value, names case-insensitive (RFC 9110 §5.1)', () => {
     const raw = [
       'Host',
       'api.example.com',
@@ -160,7 +162,7 @@ describe('R-A3 more than one Authorization header', () => {
     expectFailure(error, 'missing_token', 401)
   })
 
-  describe('over HTTP (TV-N1)', () => {
+  describe('over HTTP: two Authorization headers as Node parses them', () => {
     let server: Awaited<ReturnType<typeof listen>>
     let seen: { header: string | undefined; values: string[] | undefined } | undefined
 
@@ -217,10 +219,11 @@ describe('R-A3 more than one Authorization header', () => {
   })
 })
 
-describe('R-A7 token length cap', () => {
+describe('the token length cap (maxTokenLength)', () => {
   it('a token over maxTokenLength is malformed_token 401, checked before the credential is parsed', async () => {
     const capped = validatorFor(key, { maxTokenLength: 64 })
-    // Not a b64token either: the length decides first (R-A7: "before any parsing").
+    // Not a b64token either: the length decides first, before any parsing (a cheap bound
+    // against oversized input).
     const error = await rejection(capped.authenticate(`Bearer ${'a'.repeat(64)}!`))
     expectFailure(error, 'malformed_token', 401)
     expect(error.description).toContain('longer than 64 characters')

@@ -1,6 +1,8 @@
-// validation-rules.md Part 2 groups B–E and G: classification, JOSE header, keys and signature,
-// registered claims, token-kind confusion. Tokens are minted here with jose and checked against
-// a static key set; TV-T1, TV-R1, TV-Z1 and TV-Z2 are Part 4's vectors.
+// What a JWT access token must be before its claims are trusted: classification (RFC 7515 §7.1,
+// RFC 7516 §7.1), the JOSE header (RFC 8725 §3.1, §3.10, §3.11; RFC 9068 §4), keys and signature,
+// the registered claims (RFC 7519 §4.1, RFC 9068 §2.2) and token-kind confusion (RFC 8725 §3.12).
+// Tokens are minted here with jose and checked against a static key set, among them the RFC 9068
+// §3 example and ZITADEL-shaped ID and access tokens.
 import { CompactEncrypt, SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createValidator, type AuthResult } from '@tokenward/core'
@@ -60,8 +62,8 @@ async function expectOutcome(
   return undefined
 }
 
-describe('R-B1–R-B3 token classification', () => {
-  it('R-B2 a five-segment token (JWE) is malformed_token', async () => {
+describe('token classification: JWS, JWE or opaque (RFC 7515 §7.1, RFC 7516 §7.1)', () => {
+  it('a five-segment token (JWE) is malformed_token: no decryption is configured', async () => {
     const { publicKey } = await generateKeyPair('ECDH-ES')
     const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims())))
       .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM' })
@@ -75,7 +77,7 @@ describe('R-B1–R-B3 token classification', () => {
   it.each([
     ['an opaque token', 'VjVxyCZmRmWYqd3_F5db9Pb9mHR5fqzhn'],
     [
-      'TV-D1: three segments with "~" (not base64url)',
+      'three segments with "~", not base64url (the RFC 9449 §7.1 example token)',
       'Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU',
     ],
     ['a header that is not JSON', 'bm90LWpzb24.eyJzdWIiOiJ4In0.c2ln'],
@@ -84,14 +86,14 @@ describe('R-B1–R-B3 token classification', () => {
       `${Buffer.from('{"typ":"JWT"}').toString('base64url')}.eyJzdWIiOiJ4In0.c2ln`,
     ],
     ['two segments', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0'],
-  ])('R-B3 %s without introspection is malformed_token', async (_, token) => {
+  ])('%s is opaque: without introspection, malformed_token', async (_, token) => {
     const error = await rejection(validatorFor(key).validate(token))
     expectFailure(error, 'malformed_token', 401)
     expect(error.description).toContain('not a JWT')
   })
 })
 
-describe('R-D6 the payload is a JSON object', () => {
+describe('the payload is a JSON object (RFC 7519 §7.2)', () => {
   it.each(['[1,2]', '"a string"', '123', 'null', 'true', '{"unterminated":', 'not json'])(
     'a signed payload %s is malformed_token',
     async (payload) => {
@@ -102,7 +104,7 @@ describe('R-D6 the payload is a JSON object', () => {
   )
 })
 
-describe('R-C1 alg allow-list', () => {
+describe('the alg allow-list (RFC 8725 §3.1; RFC 9068 §4: never none)', () => {
   it.each(['none', 'NONE', 'None', 'nOnE'])('alg "%s" is alg_not_allowed', async (alg) => {
     const error = await rejection(
       validatorFor(key).validate(unsigned({ alg, typ: 'JWT' }, claims())),
@@ -143,7 +145,7 @@ describe('R-C1 alg allow-list', () => {
   )
 })
 
-describe('R-C2 key–algorithm consistency: no usable key is unknown_key', () => {
+describe('key–algorithm consistency (RFC 8725 §3.1, RFC 7517 §4.2–4.4): no usable key is unknown_key', () => {
   const table: readonly [string, (k: TestKey, ec: TestKey) => Promise<[JWK, string]>][] = [
     ['the JWK names another alg', async (k) => [{ ...k.publicJwk, alg: 'RS384' }, await mint(k)]],
     [
@@ -178,7 +180,7 @@ describe('R-C2 key–algorithm consistency: no usable key is unknown_key', () =>
   })
 })
 
-describe('R-C3 typ policy', () => {
+describe('the typ policy (RFC 9068 §4, RFC 8725 §3.11)', () => {
   it.each([
     'JWT',
     'jwt',
@@ -223,7 +225,7 @@ describe('R-C3 typ policy', () => {
   })
 })
 
-describe('R-C4 crit and b64', () => {
+describe('crit and b64 (RFC 7515 §4.1.11, RFC 7797)', () => {
   it.each<[string, Record<string, unknown>]>([
     ['a critical extension', { crit: ['urn:example:ext'], 'urn:example:ext': 1 }],
     ['b64 declared critical', { crit: ['b64'], b64: true }],
@@ -236,7 +238,7 @@ describe('R-C4 crit and b64', () => {
   })
 })
 
-describe('R-C5 embedded key references are never used', () => {
+describe('key references in the header are never used (RFC 8725 §3.10)', () => {
   let attacker: TestKey
   let keyServer: FaultServer
   beforeAll(async () => {
@@ -261,7 +263,7 @@ describe('R-C5 embedded key references are never used', () => {
   })
 })
 
-describe('R-C6, R-D1, R-D3 kid and signature', () => {
+describe('kid and signature (RFC 7515 §4.1.4, RFC 9068 §4)', () => {
   it('an unknown kid is unknown_key', async () => {
     await expectOutcome('unknown_key', await mint(key, claims(), { kid: 'key-2' }))
   })
@@ -293,7 +295,7 @@ describe('R-C6, R-D1, R-D3 kid and signature', () => {
   })
 })
 
-describe('R-E1 iss is byte-equal to a configured issuer', () => {
+describe('iss is byte-equal to a configured issuer (RFC 9068 §4, OIDC Core §3.1.3.7)', () => {
   it.each([
     ['a trailing slash', `${ISSUER}/`],
     ['another case', ISSUER.toUpperCase()],
@@ -305,7 +307,7 @@ describe('R-E1 iss is byte-equal to a configured issuer', () => {
     await expectOutcome('invalid_issuer', await mint(key, claims({ iss })))
   })
 
-  describe('TV-R1 (RFC 9068 §3 example)', () => {
+  describe('the RFC 9068 §3 example token', () => {
     const header = { typ: 'at+JWT', alg: 'RS256', kid: 'RjEwOwOA' }
     const payload = {
       iss: 'https://authorization-server.example.com/',
@@ -390,12 +392,12 @@ describe('R-E1 iss is byte-equal to a configured issuer', () => {
   })
 })
 
-describe('R-E2 exp, R-E3 nbf, R-E4 iat: TV-T1 time boundaries', () => {
+describe('exp, nbf and iat: the time boundaries (RFC 7519 §4.1.4–4.1.6)', () => {
   /** [condition, skew, outcome, claim offsets from now]. */
-  const TV_T1: readonly [string, number, string, Record<string, number>][] = [
+  const BOUNDARIES: readonly [string, number, string, Record<string, number>][] = [
     ['exp = now', 0, 'token_expired', { exp: 0 }],
     ['exp = now + 1', 0, accept, { exp: 1 }],
-    ['exp = now + 0.5 (R-E8: non-integer)', 0, accept, { exp: 0.5 }],
+    ['exp = now + 0.5 (a non-integer NumericDate, RFC 7519 §2)', 0, accept, { exp: 0.5 }],
     ['nbf = now', 0, accept, { nbf: 0 }],
     ['nbf = now + 1', 0, 'token_not_yet_valid', { nbf: 1 }],
     ['iat = now', 0, accept, { iat: 0 }],
@@ -409,7 +411,7 @@ describe('R-E2 exp, R-E3 nbf, R-E4 iat: TV-T1 time boundaries', () => {
     ['iat = now + 6', 5, 'token_not_yet_valid', { iat: 6 }],
   ]
 
-  it.each(TV_T1)('%s, skew %i → %s', async (_, skew, outcome, offsets) => {
+  it.each(BOUNDARIES)('%s, skew %i → %s', async (_, skew, outcome, offsets) => {
     const payload = claims({ iat: undefined })
     for (const [name, offset] of Object.entries(offsets)) payload[name] = NOW + offset
     await expectOutcome(outcome, await mint(key, payload), { clockToleranceSeconds: skew })
@@ -429,7 +431,7 @@ describe('R-E2 exp, R-E3 nbf, R-E4 iat: TV-T1 time boundaries', () => {
   })
 })
 
-describe('R-E2, R-E8 exp is required and a NumericDate', () => {
+describe('exp is required and a NumericDate (RFC 7519 §2, RFC 9068 §2.2)', () => {
   it('a token without exp is malformed_token', async () => {
     const error = await rejection(
       validatorFor(key).validate(await mint(key, claims({ exp: undefined }))),
@@ -466,7 +468,7 @@ describe('R-E2, R-E8 exp is required and a NumericDate', () => {
   })
 })
 
-describe('R-E4 maxTokenAgeSeconds', () => {
+describe('maxTokenAgeSeconds: a bound on the token age iat gives (RFC 7519 §4.1.6)', () => {
   it.each([
     ['now − 60', accept, NOW - 60],
     ['now − 61', 'token_expired', NOW - 61],
@@ -487,7 +489,7 @@ describe('R-E4 maxTokenAgeSeconds', () => {
   })
 })
 
-describe('R-E5, R-E6 claim types', () => {
+describe('claim types: sub, client_id, azp and jti are strings (RFC 9068 §2.2, OIDC Core §2)', () => {
   it.each(['sub', 'client_id', 'azp', 'jti'])(
     '%s that is not a string is malformed_token',
     async (name) => {
@@ -496,7 +498,7 @@ describe('R-E5, R-E6 claim types', () => {
   )
 })
 
-describe('R-G1 ID-token markers', () => {
+describe('ID-token markers (OIDC Core §2, §3.1.3.6; RFC 8725 §3.12)', () => {
   it.each(['nonce', 'at_hash', 'c_hash', 's_hash'])(
     'a token with %s is invalid_token_type',
     async (marker) => {
@@ -511,11 +513,11 @@ describe('R-G1 ID-token markers', () => {
   )
 })
 
-/** TV-Z1: a real ZITADEL ID token payload (times moved to NOW). */
 const PROJECT = '170086774599581953'
 const APP1 = '170086824411201793@portal'
 const APP2 = '209806276543185153@portal'
-const TV_Z1 = {
+/** A real ZITADEL ID token payload (ZITADEL's user-metadata guide), its times moved to NOW. */
+const ID_TOKEN = {
   iss: ISSUER,
   sub: '170848145649959169',
   aud: [APP1, APP2, PROJECT],
@@ -528,8 +530,8 @@ const TV_Z1 = {
   exp: NOW + 43200,
   iat: NOW,
 }
-/** TV-Z2: a ZITADEL JWT access token. */
-const TV_Z2 = {
+/** A ZITADEL JWT access token: typ JWT, `client_id` and a `V2_` jti, no `azp`. */
+const ACCESS_TOKEN = {
   iss: ISSUER,
   sub: '170848145649959169',
   aud: [APP1, APP2, PROJECT],
@@ -540,14 +542,14 @@ const TV_Z2 = {
   jti: 'V2_266372284957376516-at_266372284957442052',
 }
 
-describe('R-G2 the zitadel profile', () => {
+describe('the zitadel profile tells access tokens from ID tokens by jti and azp (RFC 8725 §3.12)', () => {
   const zitadel = {
     profile: 'zitadel',
     audience: { trusted: [APP1, APP2, PROJECT], required: [PROJECT] },
   } as const
 
-  it('accepts a ZITADEL access token (TV-Z2: typ JWT, jti, client_id, no azp)', async () => {
-    const auth = await expectOutcome(accept, await mint(key, TV_Z2), zitadel)
+  it('accepts a ZITADEL access token (typ JWT, jti, client_id, no azp)', async () => {
+    const auth = await expectOutcome(accept, await mint(key, ACCESS_TOKEN), zitadel)
     expect(auth?.clientId).toBe(APP1)
   })
 
@@ -557,23 +559,23 @@ describe('R-G2 the zitadel profile', () => {
     ['azp present and jti absent', 'invalid_token_type', { azp: APP1, jti: undefined }],
     ['client_id absent', 'malformed_token', { client_id: undefined }],
   ])('%s → %s', async (_, outcome, change) => {
-    await expectOutcome(outcome, await mint(key, { ...TV_Z2, ...change }), zitadel)
+    await expectOutcome(outcome, await mint(key, { ...ACCESS_TOKEN, ...change }), zitadel)
   })
 
-  it('TV-Z1, a ZITADEL ID token presented as an access token, is invalid_token_type', async () => {
-    await expectOutcome('invalid_token_type', await mint(key, TV_Z1), zitadel)
-    await expectOutcome('invalid_token_type', await mint(key, TV_Z1), { audience: PROJECT })
+  it('a real ZITADEL ID token presented as an access token is invalid_token_type', async () => {
+    await expectOutcome('invalid_token_type', await mint(key, ID_TOKEN), zitadel)
+    await expectOutcome('invalid_token_type', await mint(key, ID_TOKEN), { audience: PROJECT })
   })
 
-  it('TV-Z1 without its hash claims is still an ID token to the profile (azp, no jti)', async () => {
-    const idToken = { ...TV_Z1, at_hash: undefined, c_hash: undefined }
+  it('that ID token without its hash claims is still an ID token to the profile (azp, no jti)', async () => {
+    const idToken = { ...ID_TOKEN, at_hash: undefined, c_hash: undefined }
     await expectOutcome('invalid_token_type', await mint(key, idToken), zitadel)
     // Without the profile the rules are issuer-neutral: azp and a missing jti are fine.
     await expectOutcome(accept, await mint(key, idToken), { audience: PROJECT })
   })
 })
 
-describe('R-P1 checks that need no network run before any fetch', () => {
+describe('checks that need no network run before any fetch', () => {
   let server: FaultServer
   beforeAll(async () => {
     server = await startFaultServer()

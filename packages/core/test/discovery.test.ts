@@ -1,5 +1,6 @@
-// R-M1 discovery: the document of the configured issuer, found where OIDC Discovery §4.1 and
-// RFC 8414 §3.1 say, and trusted only when its issuer is the configured one exactly.
+// Discovery: the document of the configured issuer, found where OIDC Discovery §4.1 and RFC 8414
+// §3.1 say, and trusted only when its issuer is the configured one exactly (OIDC Discovery §4.3,
+// RFC 8414 §3.3).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createValidator, type TokenwardError } from '@tokenward/core'
 import { startFaultServer, type FaultServer } from './support/fault-server.js'
@@ -14,7 +15,7 @@ afterAll(async () => {
   await faults.close()
 })
 
-describe('R-M1 where the discovery document is', () => {
+describe('where the discovery document is (OIDC Discovery §4.1, RFC 8414 §3.1)', () => {
   it('drops a terminating slash of the issuer before appending the well-known path', async () => {
     const issuer = `${faults.url}/tenant/`
     faults.setRoute('/tenant/.well-known/openid-configuration', {

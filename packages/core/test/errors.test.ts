@@ -1,6 +1,7 @@
-// DESIGN "Error codes" and validation-rules.md group L: every code's status, RFC 6750 error and
-// challenge; `toHttpResponse` (R-L6); challenge format and escaping (R-L2, R-L3); descriptions
-// that never carry the token (R-L5).
+// DESIGN "Error codes": every code's status, RFC 6750 error and challenge (RFC 6750 §3.1);
+// `toHttpResponse` (a JSON body with `Cache-Control: no-store`); the challenge's format and escaping
+// (RFC 6750 §3); descriptions that never carry the token (RFC 6750 §5.3: keep bearer tokens from
+// unintended parties).
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   ERROR_CODES,
@@ -63,7 +64,7 @@ const DESIGN_TABLE: readonly [TokenwardErrorCode, number, string | undefined][] 
   ['upstream_unavailable', 503, undefined],
 ]
 
-/** R-L2: quoted-string values use only %x20-21 / %x23-5B / %x5D-7E. */
+/** RFC 6750 §3: error and error_description values use only %x20-21 / %x23-5B / %x5D-7E. */
 const QUOTED = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*'
 
 describe('DESIGN error codes: status, RFC 6750 error and HTTP response of every code', () => {
@@ -80,12 +81,13 @@ describe('DESIGN error codes: status, RFC 6750 error and HTTP response of every 
     expect(response.headers['cache-control']).toBe('no-store')
     expect(response.headers['content-type']).toMatch(/^application\/json/)
     if (status === 503) {
-      // R-L1: a 503 carries no challenge; Retry-After says when the issuer is tried again.
+      // A 503 is no authentication failure, so no challenge; Retry-After (RFC 9110 §10.2.3) says
+      // when the issuer is tried again.
       expect(response.headers).not.toHaveProperty('www-authenticate')
       expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1)
       expect(response.body).toEqual({ error_description: error.description, code })
     } else if (bearerError === undefined) {
-      // R-L3: no credentials → a challenge without error attributes.
+      // No credentials → a challenge without error attributes (RFC 6750 §3.1).
       expect(response.headers['www-authenticate']).toBe('Bearer realm="api"')
       expect(response.headers).not.toHaveProperty('retry-after')
       expect(response.body).toEqual({ error_description: error.description, code })
@@ -162,7 +164,7 @@ describe('toHttpResponse: anything that is not a TokenwardError is a bare 500', 
   })
 })
 
-describe('R-L2 WWW-Authenticate format and escaping', () => {
+describe('WWW-Authenticate format and escaping (RFC 6750 §3)', () => {
   it('values from the token are reduced to the RFC 6750 character set', async () => {
     const validator = validatorFor(key, { audience: { trusted: [AUDIENCE], mode: 'strict' } })
     const evil = 'evil"aud\\with\r\nctl \u00e9'
@@ -242,7 +244,7 @@ describe('R-L2 WWW-Authenticate format and escaping', () => {
   })
 })
 
-describe('R-L5 descriptions never echo the token', () => {
+describe('descriptions never echo the token (RFC 6750 §5.3)', () => {
   const SECRET = 'tokenwardSECRETvalue0123456789abcdefABCDEF'
 
   /** Scenarios whose token text is recognisable: each must fail with `code`. */

@@ -1,5 +1,5 @@
-// validation-rules.md group H and DESIGN "Roles and scopes": where roles come from (ZITADEL,
-// Keycloak, scope, a claim, a function), how scopes are read, and the route requirements.
+// Roles and scopes: where roles come from (ZITADEL, Keycloak, scope, a claim, a function), how
+// scopes are read (RFC 9068 §2.2.3), and the route requirements (403, RFC 6750 §3.1).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   checkRequirements,
@@ -30,8 +30,11 @@ const ORG2 = '190957560872829185'
 const GENERIC = 'urn:zitadel:iam:org:project:roles'
 const projectClaim = (id: string): string => `urn:zitadel:iam:org:project:${id}:roles`
 
-/** TV-Z1's role claim value. */
-const TV_Z1_ROLES = {
+/**
+ * The role claim of a real ZITADEL ID token (ZITADEL's user-metadata guide): role → { org id: org
+ * domain }.
+ */
+const DEMO_ROLES = {
   reader: {
     [ORG1]: 'demo-customer.b2b-demo-rbxajm.zitadel.cloud',
     [ORG2]: 'demo-customer2.b2b-demo-rbxajm.zitadel.cloud',
@@ -51,7 +54,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-/** A ZITADEL-shaped access token (TV-Z2) with `extra` claims. */
+/** A ZITADEL-shaped JWT access token (`client_id`, a `V2_` jti, no `azp`) with `extra` claims. */
 function zitadelToken(extra: Record<string, unknown>): Promise<string> {
   return mint(
     key,
@@ -78,10 +81,10 @@ async function rolesOf(
   return auth.roles
 }
 
-describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
+describe('ZITADEL roles: the project role claim, role → { org id: org domain }', () => {
   it('maps the project role claim to role → org ids', async () => {
     const auth = await zitadelValidator().validate(
-      await zitadelToken({ [projectClaim(P)]: TV_Z1_ROLES, [GENERIC]: TV_Z1_ROLES }),
+      await zitadelToken({ [projectClaim(P)]: DEMO_ROLES, [GENERIC]: DEMO_ROLES }),
     )
     expect(auth.roles).toEqual({ reader: [ORG1, ORG2], 'support:read': [ORG1] })
   })
@@ -96,7 +99,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
     ["requireRoles('support:read', { org: ORG1 })", 'pass', { allOf: ['support:read'], org: ORG1 }],
   ])('%s → %s (validate and authorize)', async (_, outcome, roles) => {
     const validator = zitadelValidator()
-    const token = await zitadelToken({ [projectClaim(P)]: TV_Z1_ROLES, [GENERIC]: TV_Z1_ROLES })
+    const token = await zitadelToken({ [projectClaim(P)]: DEMO_ROLES, [GENERIC]: DEMO_ROLES })
     const requirements = { roles } as Requirements
     const auth = await validator.validate(token)
     if (outcome === 'pass') {
@@ -116,7 +119,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
 
   it('projectId 999 without trustGenericClaim: no roles, 403 insufficient_role', async () => {
     const validator = zitadelValidator({ preset: 'zitadel', projectId: '999' })
-    const token = await zitadelToken({ [projectClaim(P)]: TV_Z1_ROLES, [GENERIC]: TV_Z1_ROLES })
+    const token = await zitadelToken({ [projectClaim(P)]: DEMO_ROLES, [GENERIC]: DEMO_ROLES })
     expect((await validator.validate(token)).roles).toEqual({})
     expectFailure(
       await rejection(validator.validate(token, { roles: ['reader'] })),
@@ -149,7 +152,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
 
   it("roles: 'zitadel' reads the project of audience.required", async () => {
     const token = await zitadelToken({
-      [projectClaim(P)]: TV_Z1_ROLES,
+      [projectClaim(P)]: DEMO_ROLES,
       [projectClaim('4711')]: { admin: {} },
     })
     const auth = await zitadelValidator('zitadel').validate(token)
@@ -162,7 +165,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
       audience: { trusted: [APP1, P], required: [P] },
     })
     const auth = await validator.validate(
-      await zitadelToken({ [projectClaim(P)]: TV_Z1_ROLES, [GENERIC]: { admin: { [ORG1]: 'x' } } }),
+      await zitadelToken({ [projectClaim(P)]: DEMO_ROLES, [GENERIC]: { admin: { [ORG1]: 'x' } } }),
     )
     expect(auth.roles).toEqual({ reader: [ORG1, ORG2], 'support:read': [ORG1] })
   })
@@ -183,7 +186,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
     ['a role whose value is a string', { admin: 'acme.example' }],
     ['a number', 42],
     ['null', null],
-  ])('R-H2 %s counts as no role: 403, not 401', async (_, value) => {
+  ])('%s: a malformed role claim counts as no role, 403 not 401', async (_, value) => {
     const validator = zitadelValidator()
     const token = await zitadelToken({ [projectClaim(P)]: value })
     expect((await validator.validate(token)).roles).toEqual({})
@@ -194,7 +197,7 @@ describe('R-H1, R-H2 ZITADEL roles (TV-Z1)', () => {
     )
   })
 
-  it('R-H2 a ZITADEL role claim given as a list of names counts as no role', async () => {
+  it('a ZITADEL role claim given as a list of names counts as no role', async () => {
     const validator = zitadelValidator()
     const token = await zitadelToken({ [projectClaim(P)]: ['admin'] })
     expectFailure(
@@ -317,7 +320,7 @@ describe('a function reads the roles', () => {
   })
 })
 
-describe('R-H5 / DESIGN scopes from scope (string) and scp (list)', () => {
+describe('scopes from scope (a space-delimited string, RFC 9068 §2.2.3) and scp (list)', () => {
   it.each<[string, Record<string, unknown>, string[]]>([
     ['scope', { scope: 'read  write' }, ['read', 'write']],
     ['scp', { scp: ['read', 'write'] }, ['read', 'write']],
@@ -350,7 +353,7 @@ describe('R-H5 / DESIGN scopes from scope (string) and scp (list)', () => {
   })
 })
 
-describe('R-H3, R-H4 requirements', () => {
+describe('role requirements: allOf, anyOf and org (403 insufficient_role, RFC 6750 §3.1)', () => {
   let auth: AuthResult
   let validator: ReturnType<typeof validatorFor>
   beforeEach(async () => {
@@ -425,7 +428,7 @@ describe('R-H3, R-H4 requirements', () => {
     },
   )
 
-  it('R-H7 authorization runs only after authentication: an expired token missing roles is 401', async () => {
+  it('authorization runs only after authentication: an expired token missing roles is 401', async () => {
     const token = await mint(key, claims({ roles: [], exp: NOW - 60, iat: NOW - 120 }))
     expectFailure(
       await rejection(validator.validate(token, { roles: ['admin'], scopes: ['x'] })),

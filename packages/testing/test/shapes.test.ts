@@ -1,6 +1,8 @@
-// The ZITADEL and Keycloak token shapes (shared/reference/validation-rules.md F2-F4, F7.3):
-// their claims and headers, verified through the issuer's JWKS, introspected, and read by
-// @tokenward/core's presets as a resource server of that issuer would.
+// The ZITADEL and Keycloak token shapes: their claims and headers (ZITADEL's claims reference and
+// its JWT access tokens: `typ` JWT, every app's client id and the project id in `aud`, `client_id`
+// but no `azp`, role claims as role → { org id: org domain }), verified through the issuer's JWKS,
+// introspected as ZITADEL's introspection endpoint answers, and read by @tokenward/core's presets
+// as a resource server of that issuer would.
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createValidator } from '@tokenward/core'
