@@ -1,5 +1,5 @@
-// GitHub issue 7, part 1: the attack corpus. Every case names the exact `code` and `status` the
-// validator must answer (DESIGN.md error table; each section cites its RFC) and runs twice:
+// The attack corpus. Every case names the exact `code` and `status` the
+// validator must answer (the README's error table; each section cites its RFC) and runs twice:
 // against a static key set, and against a remote JWKS on a local fault server (so header
 // parameters such as jku/x5u have a validator that *could* fetch something, and must not).
 // A differential test then runs every corpus token that reaches signature checking through both

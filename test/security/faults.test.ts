@@ -1,7 +1,7 @@
-// GitHub issue 7, part 2: issuer faults. An issuer outage or an invalid answer from it (the JWKS,
+// Issuer faults. An issuer outage or an invalid answer from it (the JWKS,
 // discovery, a discovery document for another issuer: OIDC Discovery §4.3) is a 503 with
 // Retry-After (RFC 9110 §15.6.4, §10.2.3), never a 401, since the token is not at fault
-// (DESIGN.md); the validator recovers without a restart; unknown kids cannot make it hammer the
+// (the documented failure model); the validator recovers without a restart; unknown kids cannot make it hammer the
 // JWKS (a refetch for a new kid, OIDC Core §10.1.1, at most once per cooldown). A real
 // OpenID Provider (test/support/issuer.ts) where it can produce the fault, the fault server
 // otherwise. Introspection faults are in test/core/introspection.test.ts, Redis outages in
@@ -246,7 +246,7 @@ describe('a broken JWKS answer is 503, not 401 (fault server)', () => {
 
   const privateJwk = ec.privateKey.export({ format: 'jwk' })
   // The body is a JWK Set, a JSON object with a `keys` array (RFC 7517 §5), of public keys only;
-  // anything else is the issuer's fault (DESIGN: "JWKS … invalid" is upstream_unavailable), never
+  // anything else is the issuer's fault (an invalid JWKS is upstream_unavailable, as documented), never
   // the token's.
   it.each<[string, unknown]>([
     ['keys that are private JWKs', { keys: [{ ...privateJwk, kid: 'k1', alg: 'ES256' }] }],

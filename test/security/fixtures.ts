@@ -1,5 +1,5 @@
 // Shared by the security suite: fixed key pairs, a hand-rolled JWS minter (any header, any
-// payload bytes, any signature: what an attacker controls) and the DESIGN.md error table.
+// payload bytes, any signature: what an attacker controls) and the README's error table.
 import {
   createHmac,
   generateKeyPairSync,
@@ -14,10 +14,10 @@ export const ISSUER = 'https://issuer.tokenward.test'
 export const AUDIENCE = 'https://api.tokenward.test'
 
 /**
- * DESIGN.md "Error codes": code → HTTP status. Written out here (not imported from the core) so the
+ * The README's "Error codes": code → HTTP status. Written out here (not imported from the core) so the
  * tests hold the core to the contract rather than to itself.
  */
-export const DESIGN_STATUS: Readonly<Partial<Record<TokenwardErrorCode, number>>> = {
+export const DOCUMENTED_STATUS: Readonly<Partial<Record<TokenwardErrorCode, number>>> = {
   missing_token: 401,
   invalid_request: 400,
   malformed_token: 401,

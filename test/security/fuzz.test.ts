@@ -1,6 +1,6 @@
-// GitHub issue 7, part 3: property-based fuzzing (fast-check). Whatever a client sends, with a
+// Property-based fuzzing (fast-check). Whatever a client sends, with a
 // healthy issuer (a static key set: no network), `validate` and `authenticate` end in an
-// AuthResult or a TokenwardError whose code is in the DESIGN.md table with its status, never a
+// AuthResult or a TokenwardError whose code is in the README's error table with its status, never a
 // 5xx, never another exception, and never with the token echoed in what the client sees.
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto'
 import * as fc from 'fast-check'
@@ -12,7 +12,7 @@ import {
   type AuthResult,
   type Validator,
 } from '@tokenward/core'
-import { AUDIENCE, DESIGN_STATUS, ISSUER, b64url, nowSeconds, publicJwk } from './fixtures.js'
+import { AUDIENCE, DOCUMENTED_STATUS, ISSUER, b64url, nowSeconds, publicJwk } from './fixtures.js'
 
 const NUM_RUNS = 2_000
 const PROJECT = '170086774599581953'
@@ -43,7 +43,7 @@ function count(tally: Tally, key: string): void {
 }
 
 /**
- * The property: an AuthResult of our issuer, or a TokenwardError from the DESIGN table with a
+ * The property: an AuthResult of our issuer, or a TokenwardError from the documented table with a
  * status below 500 whose client-facing text does not contain any of `secrets` (the token).
  */
 async function holds(
@@ -61,8 +61,8 @@ async function holds(
       )
     }
     count(tally, error.code)
-    expect(DESIGN_STATUS[error.code], `${error.code} is in the DESIGN table`).toBeDefined()
-    expect(error.status).toBe(DESIGN_STATUS[error.code])
+    expect(DOCUMENTED_STATUS[error.code], `${error.code} is in the documented table`).toBeDefined()
+    expect(error.status).toBe(DOCUMENTED_STATUS[error.code])
     expect(error.status).toBeLessThan(500)
     const response = toHttpResponse(error)
     expect(response.status).toBe(error.status)
@@ -299,7 +299,7 @@ describe(`fuzzing validate and authenticate (${NUM_RUNS} runs per property)`, ()
       },
     ],
   ])(
-    '%s: an AuthResult or a DESIGN-table TokenwardError < 500, never echoing the token',
+    '%s: an AuthResult or a documented TokenwardError < 500, never echoing the token',
     async (name, arbitrary, reached) => {
       const tally = await check(arbitrary)
       // The property must have exercised something: a run that only ever hits one branch proves little.

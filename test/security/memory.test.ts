@@ -1,4 +1,4 @@
-// GitHub issue 7, part 4: memory. A flood of distinct garbage tokens caches nothing; a flood of
+// Memory. A flood of distinct garbage tokens caches nothing; a flood of
 // distinct valid tokens (JWT and introspected) grows the heap only up to the caches' `max`.
 //
 // Size: TOKENWARD_MEMORY_SCALE=1 is the full run of the issue: 1,000,000 garbage and 100,000

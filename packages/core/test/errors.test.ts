@@ -1,4 +1,4 @@
-// DESIGN "Error codes": every code's status, RFC 6750 error and challenge (RFC 6750 §3.1);
+// The error table (README, "Error codes"): every code's status, RFC 6750 error and challenge (RFC 6750 §3.1);
 // `toHttpResponse` (a JSON body with `Cache-Control: no-store`); the challenge's format and escaping
 // (RFC 6750 §3); descriptions that never carry the token (RFC 6750 §5.3: keep bearer tokens from
 // unintended parties).
@@ -43,8 +43,8 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-/** DESIGN's table: code, HTTP status, RFC 6750 error. */
-const DESIGN_TABLE: readonly [TokenwardErrorCode, number, string | undefined][] = [
+/** The documented table: code, HTTP status, RFC 6750 error. */
+const ERROR_TABLE: readonly [TokenwardErrorCode, number, string | undefined][] = [
   ['missing_token', 401, undefined],
   ['invalid_request', 400, 'invalid_request'],
   ['malformed_token', 401, 'invalid_token'],
@@ -67,8 +67,8 @@ const DESIGN_TABLE: readonly [TokenwardErrorCode, number, string | undefined][] 
 /** RFC 6750 §3: error and error_description values use only %x20-21 / %x23-5B / %x5D-7E. */
 const QUOTED = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*'
 
-describe('DESIGN error codes: status, RFC 6750 error and HTTP response of every code', () => {
-  it.each(DESIGN_TABLE)('%s is %i with error %s', (code, status, bearerError) => {
+describe('the documented error codes: status, RFC 6750 error and HTTP response of every code', () => {
+  it.each(ERROR_TABLE)('%s is %i with error %s', (code, status, bearerError) => {
     expect(ERROR_CODES[code]).toMatchObject({ status, error: bearerError })
     const error = new TokenwardError(code)
     expect({ code: error.code, status: error.status, error: error.error }).toEqual({

@@ -1,4 +1,4 @@
-// DESIGN: `createValidator` throws a ConfigurationError (code `invalid_config`, message naming the
+// The contract: `createValidator` throws a ConfigurationError (code `invalid_config`, message naming the
 // option path) for every bad option, synchronously; the library never reads process.env.
 import { generateKeyPairSync } from 'node:crypto'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'

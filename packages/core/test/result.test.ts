@@ -1,4 +1,4 @@
-// DESIGN "Public API": the AuthResult a validated token resolves to.
+// The public API: the AuthResult a validated token resolves to.
 import { inspect } from 'node:util'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { AuthResult } from '@tokenward/core'

@@ -58,7 +58,7 @@ function zitadelRoleClaim(options: ZitadelShapeOptions): ZitadelRoleClaim | unde
  * `client_id` and no `azp`; no `scope`; `nbf` = `iat`; a `V2_` `jti`; roles in both
  * `urn:zitadel:iam:org:project:{projectId}:roles` and the generic
  * `urn:zitadel:iam:org:project:roles` (the token's client is in the project). Opaque tokens of
- * this shape introspect as ZITADEL answers (F7.3): with `scope` and `token_type: Bearer`.
+ * this shape introspect as ZITADEL answers: with `scope` and `token_type: Bearer`.
  */
 export function zitadel(options: ZitadelShapeOptions): TokenShape {
   if (typeof options.projectId !== 'string' || options.projectId === '') {

@@ -128,7 +128,7 @@ export function thrown(fn: () => unknown): TokenwardError {
   throw new Error('expected a throw')
 }
 
-/** The RFC 6750 error of each code (DESIGN's table). */
+/** The RFC 6750 error of each code (the README's error table). */
 const BEARER_ERROR: Readonly<Record<string, string | undefined>> = {
   missing_token: undefined,
   invalid_request: 'invalid_request',
@@ -178,7 +178,7 @@ export function spyLogger(): { warn: Mock<Logger['warn']>; error: Mock<Logger['e
   return { warn: vi.fn<Logger['warn']>(), error: vi.fn<Logger['error']>() }
 }
 
-/** DESIGN.md: the logger is never given a token. */
+/** A documented guarantee: the logger is never given a token. */
 export function expectNotLogged(logger: ReturnType<typeof spyLogger>, token: string): void {
   const logged = JSON.stringify([logger.warn.mock.calls, logger.error.mock.calls])
   expect(logged.includes(token)).toBe(false)
