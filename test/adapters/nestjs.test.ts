@@ -12,6 +12,7 @@ import {
 import {
   Auth,
   Public,
+  RequireAuth,
   Roles,
   Scopes,
   TOKENWARD_VALIDATOR,
@@ -115,6 +116,19 @@ class ManualController {
   }
 }
 
+@Controller('step-up')
+class StepUpController {
+  @Get('mfa')
+  @RequireAuth({ acr: ['urn:mfa', 'urn:hwk'], maxAge: 300 })
+  mfa(@Auth() auth: AuthResult) {
+    return echo(auth)
+  }
+}
+
+@Module({ controllers: [StepUpController] })
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a decorated class
+class StepUpModule {}
+
 @Module({ controllers: [MoreController] })
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a decorated class
 class MoreModule {}
@@ -194,6 +208,36 @@ describe.each<Platform>(['express', 'fastify'])('nestjs on %s', (platform) => {
       const answer = await get(`${url}/manual/guarded`, `Bearer ${admin}`)
       expect(answer.status).toBe(200)
       expect(answer.body).toMatchObject({ auth: { roles: { admin: [ORG] } }, injected: 'function' })
+    })
+  })
+
+  describe('step-up with @RequireAuth({ acr, maxAge }) (RFC 9470 §3)', () => {
+    let url: string
+    beforeAll(async () => {
+      const tokenward = TokenwardModule.forRoot(testValidatorOptions(issuer))
+      url = (await started(moduleOf([tokenward], echo, { imports: [StepUpModule] }))).url
+    })
+
+    it('accepts a recent login with an accepted acr', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await mintToken(issuer, {}, { claims: { acr: 'urn:hwk', auth_time: now } })
+      expect((await get(`${url}/step-up/mfa`, `Bearer ${token}`)).status).toBe(200)
+    })
+
+    it('answers another acr with 401 insufficient_user_authentication and what to ask for', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await mintToken(issuer, {}, { claims: { acr: 'urn:pwd', auth_time: now } })
+      expect(await summary(`${url}/step-up/mfa`, `Bearer ${token}`)).toEqual({
+        status: 401,
+        challenge:
+          'Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required: acr \'urn:pwd\' is not one of the accepted values", acr_values="urn:mfa urn:hwk", max_age="300"',
+        body: {
+          error: 'insufficient_user_authentication',
+          error_description:
+            "A different authentication level is required: acr 'urn:pwd' is not one of the accepted values",
+          code: 'insufficient_user_authentication',
+        },
+      })
     })
   })
 
