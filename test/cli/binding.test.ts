@@ -20,7 +20,7 @@ import {
   type CertifiedKey,
 } from '../../packages/core/test/support/x509.js'
 import { startIssuer, type TestIssuer } from '../support/issuer.js'
-import { run } from './run.js'
+import { run, runBinary } from './run.js'
 
 const URL_ = 'https://api.example.com/orders'
 const ALL_ALGS = 'RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA'
@@ -192,6 +192,31 @@ describe('DPoP proof checks (RFC 9449 §4.3)', () => {
     )
   })
 
+  it('--json: the failed step with its code, detail and hint, and the proof decoded', async () => {
+    const token = await dpopToken()
+    const proof = await client.proof({ method: 'DELETE', url: URL_, accessToken: token })
+    const { status, out } = await inspect(token, '--dpop-proof', proof, '--url', URL_, '--json')
+    expect(status).toBe(1)
+    const report = JSON.parse(out) as {
+      valid: boolean
+      steps: { check: string }[]
+      proof: { header: Record<string, unknown>; claims: Record<string, unknown> }
+    }
+    expect(report.valid).toBe(false)
+    expect(report.steps.find((step) => step.check === 'binding')).toEqual({
+      check: 'binding',
+      ok: false,
+      code: 'invalid_dpop_proof',
+      status: 401,
+      description: "The DPoP proof is invalid: htm 'DELETE' is not the method 'GET'",
+      hint: `the proof was made for method "DELETE", the request is "GET" (--method): make a new proof for every request, with htm the request's method (case-sensitive)`,
+    })
+    expect(report.proof.header).toEqual({ typ: 'dpop+jwt', alg: 'ES256', jwk: client.publicJwk })
+    expect(report.proof.claims).toMatchObject({ htm: 'DELETE', htu: URL_ })
+    expect(out).not.toContain(token)
+    expect(out).not.toContain(proof)
+  })
+
   it('a value that is not a proof: exit 1, what --dpop-proof takes', async () => {
     const token = await dpopToken()
     const { status, out } = await inspect(token, '--dpop-proof', 'not-a-proof', '--url', URL_)
@@ -303,6 +328,27 @@ describe('the token binding (RFC 9449 §6, RFC 8705 §3)', () => {
       `\npass  binding       the client certificate is cnf x5t#S256 ${thumbprint(alice)}\n`,
     )
     expect(out).toMatch(/\nvalid\n$/)
+  })
+
+  it('the built binary reads the certificate file too', async () => {
+    const { token } = await issuer.issueToken({ certificate: alice.pem })
+    const { status, out, err } = await runBinary(
+      [
+        'inspect',
+        '-',
+        '--issuer',
+        issuer.issuer,
+        '--audience',
+        issuer.resource,
+        '--cert',
+        join(folder, 'alice.pem'),
+      ],
+      token,
+    )
+    expect({ status, err }).toEqual({ status: 0, err: '' })
+    expect(out).toContain(
+      `\npass  binding       the client certificate is cnf x5t#S256 ${thumbprint(alice)}\n`,
+    )
   })
 
   it('another certificate (--cert, DER): both thumbprints', async () => {
