@@ -93,7 +93,7 @@ describe('DPoP proof checks (RFC 9449 §4.3)', () => {
       'alg',
       async () => ({ header: { alg: 'HS256' }, signWith: await generateSecret('HS256') }),
       "alg 'HS256' is not accepted",
-      `the proof is signed with alg "HS256"; this API accepts ${ALL_ALGS} (an asymmetric algorithm, never none or HS*): sign the proof with one of them, or allow the client's algorithm (dpop.algorithms)`,
+      `the proof is signed with alg "HS256"; accepted are ${ALL_ALGS} (an asymmetric algorithm, never none or HS*): sign the proof with one of them, or allow the client's algorithm (dpop.algorithms)`,
     ],
     [
       'jwk missing',
@@ -187,7 +187,7 @@ describe('DPoP proof checks (RFC 9449 §4.3)', () => {
       failure(
         'binding',
         `${PROOF}: ${detail}`,
-        `the proof was made at ${made} (${when}); the API accepts proofs up to 300 seconds old and 60 seconds ahead: make a fresh proof for every request, and check the client's clock`,
+        `the proof was made at ${made} (${when}); by default a proof is accepted up to 300 seconds old and 60 seconds ahead (dpop.iatWindowSeconds, dpop.clockToleranceSeconds): make a fresh proof for every request, and check the client's clock`,
       ),
     )
   })

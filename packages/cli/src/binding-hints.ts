@@ -70,7 +70,7 @@ export function dpopProofHint(context: BindingHintContext): string {
     return `the proof's header has typ ${quoted(header.typ)}: a DPoP proof must have typ "dpop+jwt" (RFC 9449 §4.2); a client that signs an ordinary JWT is not making a DPoP proof`
   }
   if (detail.startsWith('alg ')) {
-    return `the proof is signed with alg ${quoted(header.alg)}; this API accepts ${algs.join(', ')} (an asymmetric algorithm, never none or HS*): sign the proof with one of them, or allow the client's algorithm (dpop.algorithms)`
+    return `the proof is signed with alg ${quoted(header.alg)}; accepted are ${algs.join(', ')} (an asymmetric algorithm, never none or HS*): sign the proof with one of them, or allow the client's algorithm (dpop.algorithms)`
   }
   if (detail === 'crit is not supported') {
     return 'remove crit from the proof header: DPoP defines no critical header parameter'
@@ -116,7 +116,7 @@ export function dpopProofHint(context: BindingHintContext): string {
     if (typeof iat !== 'number') return 'the proof has no iat: set it to the time the proof is made'
     const age = Math.round(context.now - iat)
     const when = age >= 0 ? `${age} seconds before this check` : `${-age} seconds after this check`
-    return `the proof was made at ${iso(iat)} (${when}); the API accepts proofs up to ${DPOP_IAT_WINDOW_SECONDS} seconds old and ${DPOP_CLOCK_TOLERANCE_SECONDS} seconds ahead: make a fresh proof for every request, and check the client's clock`
+    return `the proof was made at ${iso(iat)} (${when}); by default a proof is accepted up to ${DPOP_IAT_WINDOW_SECONDS} seconds old and ${DPOP_CLOCK_TOLERANCE_SECONDS} seconds ahead (dpop.iatWindowSeconds, dpop.clockToleranceSeconds): make a fresh proof for every request, and check the client's clock`
   }
   if (detail.startsWith('ath')) {
     return detail === 'ath is missing'
