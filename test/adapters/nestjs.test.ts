@@ -12,6 +12,7 @@ import {
 import {
   Auth,
   Public,
+  RequireAuth,
   Roles,
   Scopes,
   TOKENWARD_VALIDATOR,
@@ -24,7 +25,9 @@ import {
   Get,
   Inject,
   Module,
+  NestFactory,
   UseGuards,
+  VersioningType,
 } from '../../packages/nestjs/test/frameworks.js'
 import { startIssuer, type TestIssuer } from '../support/issuer.js'
 import { ORG, echo, get, mintToken, testValidatorOptions } from './apps.js'
@@ -113,6 +116,19 @@ class ManualController {
   }
 }
 
+@Controller('step-up')
+class StepUpController {
+  @Get('mfa')
+  @RequireAuth({ acr: ['urn:mfa', 'urn:hwk'], maxAge: 300 })
+  mfa(@Auth() auth: AuthResult) {
+    return echo(auth)
+  }
+}
+
+@Module({ controllers: [StepUpController] })
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a decorated class
+class StepUpModule {}
+
 @Module({ controllers: [MoreController] })
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- a Nest module is a decorated class
 class MoreModule {}
@@ -195,6 +211,145 @@ describe.each<Platform>(['express', 'fastify'])('nestjs on %s', (platform) => {
     })
   })
 
+  describe('step-up with @RequireAuth({ acr, maxAge }) (RFC 9470 §3)', () => {
+    let url: string
+    beforeAll(async () => {
+      const tokenward = TokenwardModule.forRoot(testValidatorOptions(issuer))
+      url = (await started(moduleOf([tokenward], echo, { imports: [StepUpModule] }))).url
+    })
+
+    it('accepts a recent login with an accepted acr', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await mintToken(issuer, {}, { claims: { acr: 'urn:hwk', auth_time: now } })
+      expect((await get(`${url}/step-up/mfa`, `Bearer ${token}`)).status).toBe(200)
+    })
+
+    it('answers another acr with 401 insufficient_user_authentication and what to ask for', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await mintToken(issuer, {}, { claims: { acr: 'urn:pwd', auth_time: now } })
+      expect(await summary(`${url}/step-up/mfa`, `Bearer ${token}`)).toEqual({
+        status: 401,
+        challenge:
+          'Bearer realm="api", error="insufficient_user_authentication", error_description="A different authentication level is required: acr \'urn:pwd\' is not one of the accepted values", acr_values="urn:mfa urn:hwk", max_age="300"',
+        body: {
+          error: 'insufficient_user_authentication',
+          error_description:
+            "A different authentication level is required: acr 'urn:pwd' is not one of the accepted values",
+          code: 'insufficient_user_authentication',
+        },
+      })
+    })
+  })
+
+  describe('protected resource metadata (RFC 9728 §3)', () => {
+    const RESOURCE = 'https://api.tokenward.test/orders'
+    const WELL_KNOWN = '/.well-known/oauth-protected-resource'
+    let url: string
+    beforeAll(async () => {
+      const tokenward = TokenwardModule.forRoot(
+        testValidatorOptions(issuer, {
+          resource: { id: RESOURCE, metadata: { scopes_supported: ['read', 'write'] } },
+          dpop: { algorithms: ['ES256', 'PS256'] },
+        }),
+      )
+      url = (await started(moduleOf([tokenward], echo))).url
+    })
+
+    it('serves the document at the path-suffixed well-known URL (§3.1), without a token', async () => {
+      const answer = await get(`${url}${WELL_KNOWN}/orders?ignored=1`)
+      expect(answer.status).toBe(200)
+      expect(answer.headers['content-type']).toBe('application/json; charset=utf-8')
+      expect(answer.headers['cache-control']).toBe('max-age=300')
+      expect(answer.body).toEqual({
+        resource: RESOURCE,
+        authorization_servers: [issuer.issuer],
+        bearer_methods_supported: ['header'],
+        dpop_signing_alg_values_supported: ['ES256', 'PS256'],
+        dpop_bound_access_tokens_required: false,
+        scopes_supported: ['read', 'write'],
+      })
+    })
+
+    it('answers HEAD with the headers alone', async () => {
+      const response = await fetch(`${url}${WELL_KNOWN}/orders`, { method: 'HEAD' })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await response.text()).toBe('')
+    })
+
+    it.each([
+      ['the bare well-known path (another resource’s, §3.1)', WELL_KNOWN],
+      ['another resource path', `${WELL_KNOWN}/invoices`],
+      ['a longer path', `${WELL_KNOWN}/orders/1`],
+    ])('is a 404 at %s', async (_, path) => {
+      const answer = await get(`${url}${path}`)
+      expect(answer.status).toBe(404)
+      expect(answer.headers['www-authenticate']).toBeUndefined()
+    })
+
+    it('names the document in every 401 challenge (§5.1)', async () => {
+      const metadata = `https://api.tokenward.test${WELL_KNOWN}/orders`
+      expect(await summary(`${url}/me`)).toEqual({
+        ...MISSING,
+        challenge: `Bearer realm="api", resource_metadata="${metadata}"`,
+      })
+      const bad = await summary(`${url}/me`, 'Bearer not-a-token')
+      expect(bad.status).toBe(401)
+      expect(bad.challenge).toBe(
+        `Bearer realm="api", resource_metadata="${metadata}", error="invalid_token", error_description="The token is not active"`,
+      )
+      expect((await get(`${url}/me`, `Bearer ${admin}`)).status).toBe(200)
+    })
+
+    it('with forRootAsync, serves a resource at the host root at the bare path', async () => {
+      const tokenward = TokenwardModule.forRootAsync({
+        useFactory: () =>
+          testValidatorOptions(issuer, { resource: { id: 'https://api.tokenward.test' } }),
+      })
+      const root = (await started(moduleOf([tokenward], echo))).url
+      const answer = await get(`${root}${WELL_KNOWN}`)
+      expect(answer.status).toBe(200)
+      expect(answer.body).toMatchObject({
+        resource: 'https://api.tokenward.test',
+        authorization_servers: [issuer.issuer],
+      })
+      expect((await get(`${root}${WELL_KNOWN}/orders`)).status).toBe(404)
+    })
+
+    it('stays at the URL the resource id gives under a global prefix and URI versioning', async () => {
+      const tokenward = TokenwardModule.forRoot(
+        testValidatorOptions(issuer, { resource: { id: RESOURCE } }),
+      )
+      const app = await startModule(platform, moduleOf([tokenward], echo), (nest) => {
+        nest.setGlobalPrefix('v1')
+        nest.enableVersioning({ type: VersioningType.URI })
+      })
+      closing.push(app.close)
+      const answer = await get(`${app.url}${WELL_KNOWN}/orders`)
+      expect(answer.status).toBe(200)
+      expect(answer.body).toMatchObject({ resource: RESOURCE })
+      expect((await get(`${app.url}/v1${WELL_KNOWN}/orders`)).status).toBe(404)
+      expect((await summary(`${app.url}/v1/me`)).status).toBe(401)
+    })
+
+    it('is left to the application with protectedResourceMetadata: false', async () => {
+      const tokenward = TokenwardModule.forRoot(
+        testValidatorOptions(issuer, { resource: { id: RESOURCE } }),
+        { protectedResourceMetadata: false },
+      )
+      const off = (await started(moduleOf([tokenward], echo))).url
+      expect((await get(`${off}${WELL_KNOWN}/orders`)).status).toBe(404)
+    })
+
+    it('is a 404 without the resource option', async () => {
+      const plain = (
+        await started(moduleOf([TokenwardModule.forRoot(testValidatorOptions(issuer))], echo))
+      ).url
+      expect((await get(`${plain}${WELL_KNOWN}`)).status).toBe(404)
+      expect(await summary(`${plain}/me`)).toEqual(MISSING)
+    })
+  })
+
   it('closes a validator it created when the app closes, and leaves a given one open', async () => {
     const created = await startModule(
       platform,
@@ -213,6 +368,25 @@ describe.each<Platform>(['express', 'fastify'])('nestjs on %s', (platform) => {
     expect(closeGiven).not.toHaveBeenCalled()
     await given.close()
   })
+})
+
+it('an application context without HTTP starts with the resource option (no adapter to serve on)', async () => {
+  const context = await NestFactory.createApplicationContext(
+    moduleOf(
+      [
+        TokenwardModule.forRoot(
+          testValidatorOptions(issuer, { resource: { id: 'https://api.tokenward.test' } }),
+        ),
+      ],
+      echo,
+    ),
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class
+    { logger: false },
+  )
+  expect(context.get<Validator>(TOKENWARD_VALIDATOR).protectedResource?.()).toMatchObject({
+    path: '/.well-known/oauth-protected-resource',
+  })
+  await context.close()
 })
 
 it('forRoot throws the ConfigurationError of a bad option at once', () => {

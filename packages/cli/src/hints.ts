@@ -2,7 +2,9 @@
  * What to do about a failed check. The core decides pass or fail; this only turns a failure
  * into advice, with ZITADEL-specific wording where the token looks like ZITADEL's.
  */
-import type { Claims, TokenwardErrorCode } from '@tokenward/core'
+import type { Claims, TokenwardError, TokenwardErrorCode } from '@tokenward/core'
+import { bindingHint, dpopProofHint, stepUpHint } from './binding-hints.js'
+import type { RequestEvidence } from './request.js'
 
 /** What the hints may look at: the token's (unverified) claims and the command's settings. */
 export interface HintContext {
@@ -11,6 +13,15 @@ export interface HintContext {
   readonly required: readonly string[]
   readonly strict: boolean
   readonly issuer: readonly string[]
+  /**
+   * The failure being explained: its description names the rule that failed (which DPoP proof
+   * check, which binding), its challenge data what the route asks for (`acrValues`, `maxAge`).
+   */
+  readonly error?: TokenwardError
+  /** The request the token came with: DPoP proof, method and URL, client certificate. */
+  readonly request?: RequestEvidence
+  /** When the check ran, Unix seconds. Default: now. */
+  readonly now?: number
 }
 
 const ZITADEL_ROLE_CLAIM = /^urn:zitadel:iam:org:project:(\d+):roles$/
@@ -195,9 +206,24 @@ export function hintFor(code: TokenwardErrorCode, context: HintContext): string 
       return 'the issuer says the token is revoked, expired, or not meant for this client'
     case 'malformed_token':
       return 'not a token tokenward can check: a JWS compact JWT, or an opaque token with --introspect'
+    case 'invalid_dpop_proof':
+      return dpopProofHint(bindingContext(context))
+    case 'invalid_token_binding':
+      return bindingHint(bindingContext(context))
+    case 'insufficient_user_authentication':
+      return stepUpHint(bindingContext(context))
     case 'upstream_unavailable':
       return 'the issuer did not answer: check --issuer and the network (discovery, JWKS, introspection)'
     default:
       return undefined
+  }
+}
+
+function bindingContext(context: HintContext) {
+  return {
+    claims: context.claims,
+    error: context.error,
+    request: context.request,
+    now: context.now ?? Date.now() / 1000,
   }
 }

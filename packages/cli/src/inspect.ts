@@ -9,6 +9,7 @@ import {
   type Inspection,
   type InspectionStep,
   type IntrospectionAuth,
+  type RequestContext,
   type Requirements,
   type RolesOption,
   type ValidatorOptions,
@@ -16,6 +17,7 @@ import {
 import { UsageError, flag, strings, text, type CommandLine, type OptionSpecs } from './args.js'
 import type { CommandIo } from './io.js'
 import { hintFor, type HintContext } from './hints.js'
+import { REQUEST_OPTIONS, readRequest, type RequestEvidence } from './request.js'
 
 /** The options of `tokenward inspect`. */
 export const INSPECT_OPTIONS: OptionSpecs = {
@@ -34,14 +36,17 @@ export const INSPECT_OPTIONS: OptionSpecs = {
   'client-secret': { type: 'string' },
   'key-file': { type: 'string' },
   json: { type: 'boolean' },
+  ...REQUEST_OPTIONS,
 }
 
 interface Parsed {
   readonly token: string | undefined
   readonly options: ValidatorOptions
   readonly requirements: Requirements | undefined
+  /** The request the token came with (DPoP proof, certificate), when one was described. */
+  readonly request: RequestContext | undefined
   readonly json: boolean
-  readonly hints: Omit<HintContext, 'claims'>
+  readonly hints: Omit<HintContext, 'claims'> & { readonly request: RequestEvidence }
 }
 
 function parse(line: CommandLine, env: CommandIo['env']): Parsed {
@@ -84,19 +89,22 @@ function parse(line: CommandLine, env: CommandIo['env']): Parsed {
   }
   const role = strings(line, 'role')
   const scope = strings(line, 'scope')
+  const { request, stepUp, evidence } = readRequest(line)
   const requirements: Requirements | undefined =
-    role !== undefined || scope !== undefined
+    role !== undefined || scope !== undefined || Object.keys(stepUp).length > 0
       ? {
           ...(role === undefined ? {} : { roles: role }),
           ...(scope === undefined ? {} : { scopes: scope }),
+          ...stepUp,
         }
       : undefined
   return {
     token: token === '-' ? undefined : token,
     options: options as unknown as ValidatorOptions,
     requirements,
+    request,
     json: flag(line, 'json'),
-    hints: { trusted, required, strict, issuer },
+    hints: { trusted, required, strict, issuer, request: evidence },
   }
 }
 
@@ -165,12 +173,33 @@ function found(step: InspectionStep, report: Inspection): string {
     case 'introspection':
       return 'the issuer says active'
     case 'binding':
-      return claims?.cnf === undefined
-        ? 'not sender-constrained'
-        : 'the proof of possession matches the token (cnf)'
+      return bindingFound(claims?.cnf)
     case 'requirements':
-      return `roles ${JSON.stringify(result?.roles ?? {})}, scopes ${JSON.stringify(result?.scopes ?? [])}`
+      return [
+        `roles ${JSON.stringify(result?.roles ?? {})}, scopes ${JSON.stringify(result?.scopes ?? [])}`,
+        ...(claims?.acr === undefined ? [] : [`acr ${JSON.stringify(claims.acr)}`]),
+        ...(typeof claims?.auth_time === 'number'
+          ? [`auth_time ${new Date(claims.auth_time * 1000).toISOString()}`]
+          : []),
+      ].join(', ')
   }
+}
+
+/** What a passing binding check proved: the DPoP key, the client certificate, or nothing to. */
+function bindingFound(cnf: unknown): string {
+  const confirmation = (typeof cnf === 'object' && cnf !== null ? cnf : {}) as Record<
+    string,
+    unknown
+  >
+  const proven = [
+    ...(typeof confirmation.jkt === 'string'
+      ? [`the DPoP proof's key is cnf.jkt ${confirmation.jkt}`]
+      : []),
+    ...(typeof confirmation['x5t#S256'] === 'string'
+      ? [`the client certificate is cnf x5t#S256 ${confirmation['x5t#S256']}`]
+      : []),
+  ]
+  return proven.length === 0 ? 'not sender-constrained' : proven.join('; ')
 }
 
 /**
@@ -183,14 +212,18 @@ export async function runInspect(line: CommandLine, io: CommandIo): Promise<numb
   let report: Inspection
   try {
     const token = (parsed.token ?? (await io.readStdin())).trim()
-    report = await validator.inspect(token, parsed.requirements)
+    report = await validator.inspect(token, parsed.requirements, parsed.request)
   } catch (error) {
     io.stderr(`tokenward: ${isTokenwardError(error) ? error.description : 'unexpected error'}\n`)
     return 2
   } finally {
     await validator.close()
   }
-  const context: HintContext = { ...parsed.hints, claims: report.claims }
+  const context: HintContext = {
+    ...parsed.hints,
+    claims: report.claims,
+    now: Date.now() / 1000,
+  }
   const unreachable = report.steps.some((step) => step.error?.code === 'upstream_unavailable')
   const status = report.valid ? 0 : unreachable ? 2 : 1
   const steps = report.steps.map((step): StepLine =>
@@ -202,9 +235,10 @@ export async function runInspect(line: CommandLine, io: CommandIo): Promise<numb
           code: step.error.code,
           status: step.error.status,
           description: step.error.description,
-          hint: hintFor(step.error.code, context),
+          hint: hintFor(step.error.code, { ...context, error: step.error }),
         },
   )
+  const proof = parsed.hints.request.proof
   if (parsed.json) {
     const result = report.result
     io.stdout(
@@ -214,6 +248,7 @@ export async function runInspect(line: CommandLine, io: CommandIo): Promise<numb
           steps,
           header: report.header,
           claims: report.claims,
+          ...(proof === undefined ? {} : { proof: { header: proof.header, claims: proof.claims } }),
           ...(result === undefined
             ? {}
             : {
@@ -239,6 +274,9 @@ export async function runInspect(line: CommandLine, io: CommandIo): Promise<numb
   const lines: string[] = []
   if (report.header !== undefined) lines.push(`header  ${JSON.stringify(report.header)}`)
   if (report.claims !== undefined) lines.push(`claims  ${JSON.stringify(report.claims)}`)
+  if (proof !== undefined) {
+    lines.push(`proof   ${JSON.stringify({ header: proof.header, claims: proof.claims })}`)
+  }
   if (lines.length > 0) lines.push('')
   for (const step of steps) {
     const mark = step.ok ? paint(32, 'pass') : paint(31, 'FAIL')

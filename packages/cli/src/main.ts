@@ -37,6 +37,15 @@ Options of inspect:
   --client-secret S     introspection client secret (client_secret_basic)
   --key-file PATH       ZITADEL key file for private_key_jwt introspection
 
+The request the token came with (sender-constrained tokens, step-up):
+  --dpop-proof JWT      the DPoP header value (RFC 9449); needs --url
+  --method METHOD       the request's method, checked against the proof's htm (default GET)
+  --url URL             the absolute URL the request was sent to, checked against htu
+  --cert PATH           the client certificate (PEM or DER) of a certificate-bound token (RFC 8705)
+  --cert-thumbprint T   or its SHA-256 thumbprint, base64url (x5t#S256) or hex
+  --acr VALUE,...       acr values the route accepts (RFC 9470); repeat or separate with commas
+  --max-age SECONDS     the oldest login the route accepts, against auth_time (RFC 9470)
+
 Options of both:
   --json                machine-readable output
   --help, -h            this text

@@ -15,10 +15,9 @@ import {
   type CanActivate,
   type DynamicModule,
   type ExecutionContext,
-  type InjectionToken,
   type ModuleMetadata,
-  type OptionalFactoryDependency,
   type OnModuleDestroy,
+  type OnModuleInit,
   type Provider,
 } from '@nestjs/common'
 import { APP_GUARD, HttpAdapterHost, Reflector } from '@nestjs/core'
@@ -38,6 +37,11 @@ import {
   type ValidatorOptions,
 } from '@tokenward/core'
 
+import { metadataHandler } from './metadata.js'
+import type { TokenwardModuleAsyncOptions, TokenwardModuleOptions } from './options.js'
+
+export type { TokenwardModuleAsyncOptions, TokenwardModuleOptions } from './options.js'
+
 export type { RoleOptions } from '@tokenward/core'
 
 /** Injection token of the module's `Validator` (`@Inject(TOKENWARD_VALIDATOR)`). */
@@ -47,34 +51,11 @@ const SETTINGS = Symbol.for('@tokenward/nestjs:settings')
 const PUBLIC = Symbol.for('@tokenward/nestjs:public')
 const REQUIREMENTS = Symbol.for('@tokenward/nestjs:requirements')
 
-/** Options of the module besides the validator's. */
-export interface TokenwardModuleOptions {
-  /**
-   * Install `TokenwardGuard` for every route (an `APP_GUARD`); `@Public()` leaves a route alone.
-   * With false, add it where you want it: `@UseGuards(TokenwardGuard)`. Default true.
-   */
-  readonly globalGuard?: boolean
-  /**
-   * Let a request without a bearer token through with `request.auth` undefined; a bad token is
-   * still rejected, and `@Roles`/`@Scopes`/`@RequireAuth` still answer `missing_token`. Default false.
-   */
-  readonly optional?: boolean
-}
-
-/** `TokenwardModule.forRootAsync`: the validator's options (or a validator) from a factory. */
-export interface TokenwardModuleAsyncOptions
-  extends TokenwardModuleOptions, Pick<ModuleMetadata, 'imports'> {
-  /** Called with the values of `inject`'s tokens, in order (Nest's factory providers). */
-  readonly useFactory: (
-    ...args: never[]
-  ) => ValidatorOptions | Validator | Promise<ValidatorOptions | Validator>
-  readonly inject?: readonly (InjectionToken | OptionalFactoryDependency)[]
-}
-
 interface Settings {
   readonly validator: Validator
   readonly created: boolean
   readonly optional: boolean
+  readonly metadata: boolean
 }
 
 /** The request of either platform: Express's, or Fastify's with the Node request in `raw`. */
@@ -181,14 +162,32 @@ export class TokenwardGuard implements CanActivate {
 /**
  * `TokenwardModule.forRoot({ issuer, audience })` (or a validator) in your root module: a global
  * module providing the validator (`TOKENWARD_VALIDATOR`) and `TokenwardGuard`, installed for every
- * route unless `globalGuard: false`. A bad option throws a `ConfigurationError` naming it.
+ * route unless `globalGuard: false`. With the validator's `resource` option it serves the
+ * protected resource metadata (RFC 9728). A bad option throws a `ConfigurationError` naming it.
  */
 @Module({})
-export class TokenwardModule implements OnModuleDestroy {
+export class TokenwardModule implements OnModuleInit, OnModuleDestroy {
   readonly #settings: Settings
+  readonly #adapterHost: HttpAdapterHost
 
-  constructor(@Inject(SETTINGS) settings: Settings) {
+  constructor(
+    @Inject(SETTINGS) settings: Settings,
+    @Inject(HttpAdapterHost) adapterHost: HttpAdapterHost,
+  ) {
     this.#settings = settings
+    this.#adapterHost = adapterHost
+  }
+
+  /**
+   * Installs the RFC 9728 document's handler on the HTTP adapter. Nest calls this after it has
+   * registered the application's routes and before its not-found handler, on both platforms.
+   */
+  onModuleInit(): void {
+    // An application context without HTTP (a worker, a CLI) has no adapter: null, or undefined.
+    const httpAdapter = this.#adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | null
+    if (!this.#settings.metadata || httpAdapter == null) return
+    const handler = metadataHandler(this.#settings.validator)
+    if (handler !== undefined) httpAdapter.use(handler)
   }
 
   static forRoot(
@@ -220,7 +219,12 @@ function settingsOf(
   options: TokenwardModuleOptions,
 ): Settings {
   const { validator, created } = adapterValidator(optionsOrValidator)
-  return { validator, created, optional: options.optional === true }
+  return {
+    validator,
+    created,
+    optional: options.optional === true,
+    metadata: options.protectedResourceMetadata !== false,
+  }
 }
 
 function dynamicModule(

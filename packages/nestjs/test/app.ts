@@ -142,10 +142,16 @@ export function moduleOf(imports: unknown[], echo: Echo, options: NestAppOptions
   return AppModule
 }
 
-export async function startModule(platform: Platform, module: Type) {
+/** Starts `module` on 127.0.0.1:0; `configure` sees the app before it listens (a global prefix). */
+export async function startModule(
+  platform: Platform,
+  module: Type,
+  configure?: (app: INestApplication) => void,
+) {
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter()
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class
   const app = await NestFactory.create(module, adapter, { logger: false })
+  configure?.(app)
   await app.listen(0, '127.0.0.1')
   const { port } = (app.getHttpServer() as { address(): AddressInfo }).address()
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() }
