@@ -152,11 +152,6 @@ export function bindingHint(context: BindingHintContext): string {
     return "this API accepts DPoP-bound tokens only (dpop.mode 'required'): the client must send a DPoP proof with its token request and use the DPoP scheme"
   }
   if (detail.startsWith('the token is certificate-bound')) {
-    if (certificate !== undefined) {
-      return certificate.thumbprint === x5t
-        ? `cnf x5t#S256 ${quoted(x5t)} equals the ${certificate.from} thumbprint: a request over mutual TLS with that certificate satisfies the binding. tokenward inspect cannot check a certificate from its thumbprint: give the certificate itself with --cert`
-        : `the token is bound to the certificate with thumbprint ${quoted(x5t)} (cnf x5t#S256), the ${certificate.from} thumbprint is ${quoted(certificate.thumbprint)}: the client presented another certificate than the one its token was issued to`
-    }
     return `the token is bound to a client certificate (cnf x5t#S256 ${quoted(x5t)}): the request must come over mutual TLS with that certificate (RFC 8705 §3), or through a TLS-terminating proxy that passes it in the header named by http.clientCertificateHeader; give it with --cert (or --cert-thumbprint)`
   }
   if (detail === 'the client certificate is not the one of cnf x5t#S256') {

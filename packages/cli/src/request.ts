@@ -101,7 +101,8 @@ export function readRequest(line: CommandLine): ReadRequest {
         method: method ?? 'GET',
         url: url ?? 'https://api.invalid/',
         headers: proof === undefined ? {} : { dpop: proof },
-        ...(der === undefined ? {} : { clientCertificate: der }),
+        // A thumbprint stands for the certificate it names (RFC 8705 §3.1).
+        ...(thumbprint === undefined ? {} : { clientCertificate: der ?? { thumbprint } }),
       }
     : undefined
 

@@ -95,13 +95,16 @@ export function checkBinding(claims: Claims, presented: Presentation, policy: Bi
   }
 }
 
+/** An unpadded base64url SHA-256 hash. */
+const SHA256_BASE64URL = /^[A-Za-z0-9_-]{43}$/
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/
 
 /**
  * RFC 8705 §3.1: base64url(SHA-256(DER of the certificate)), the `x5t#S256` of a token bound to
  * it. Takes DER bytes, PEM text (the first certificate of a chain), or an object holding the DER
- * in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`). Undefined when there is no
- * certificate (Node's `getPeerCertificate()` answers `{}` then).
+ * in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`), or the thumbprint itself in
+ * `thumbprint` (43 base64url characters, the length of a SHA-256 hash). Undefined when there is
+ * no certificate (Node's `getPeerCertificate()` answers `{}` then).
  */
 export function certificateThumbprint(
   certificate: ClientCertificate | null | undefined,
@@ -113,7 +116,9 @@ export function certificateThumbprint(
   } else if (certificate instanceof Uint8Array) {
     der = certificate
   } else if (typeof certificate === 'object' && certificate !== null) {
-    const raw: unknown = (certificate as { raw?: unknown }).raw
+    const { raw, thumbprint } = certificate as { raw?: unknown; thumbprint?: unknown }
+    if (typeof thumbprint === 'string')
+      return SHA256_BASE64URL.test(thumbprint) ? thumbprint : undefined
     der = raw instanceof Uint8Array ? raw : undefined
   }
   return der === undefined || der.length === 0 ? undefined : runtime.sha256(der)

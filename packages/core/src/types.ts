@@ -98,10 +98,12 @@ export interface Requirements {
 }
 
 /**
- * A client certificate as a TLS stack or a proxy hands it over: DER bytes, PEM text, or an
- * object with the DER in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`).
+ * A client certificate as a TLS stack or a proxy hands it over: DER bytes, PEM text, an object
+ * with the DER in `raw` (Node's `X509Certificate`, `tls.PeerCertificate`), or only its SHA-256
+ * thumbprint as unpadded base64url (RFC 8705 §3.1), for a proxy that forwards just that.
  */
-export type ClientCertificate = Uint8Array | string | { readonly raw: Uint8Array }
+export type ClientCertificate =
+  Uint8Array | string | { readonly raw: Uint8Array } | { readonly thumbprint: string }
 
 /** What the request carries besides the token: what DPoP and mTLS binding need. */
 export interface RequestContext {

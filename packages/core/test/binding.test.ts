@@ -226,6 +226,7 @@ describe('RFC 8705 §3.1: the certificate thumbprint, from every form a certific
     ['a PEM chain (the first certificate is the client’s)', () => `${alice.pem}${ca.pem}`],
     ['an X509Certificate', () => new X509Certificate(alice.der)],
     ['a tls.PeerCertificate (raw)', () => ({ raw: alice.der })],
+    ['the thumbprint a proxy forwards', () => ({ thumbprint: fingerprintThumbprint(alice.x509) })],
   ])('%s', (_name, certificate) => {
     expect(certificateThumbprint(certificate())).toBe(fingerprintThumbprint(alice.x509))
   })
@@ -236,6 +237,8 @@ describe('RFC 8705 §3.1: the certificate thumbprint, from every form a certific
     ['no peer certificate (Node answers {})', {}],
     ['empty bytes', new Uint8Array(0)],
     ['text without a certificate', 'not a certificate'],
+    ['a thumbprint that is not 43 base64url characters', { thumbprint: 'abc' }],
+    ['a hex thumbprint (not base64url)', { thumbprint: 'ab'.repeat(32) }],
   ])('%s: none', (_name, certificate) => {
     expect(certificateThumbprint(certificate as ClientCertificate)).toBeUndefined()
   })
@@ -252,6 +255,7 @@ describe('RFC 8705 §3: cnf["x5t#S256"] is the thumbprint of the client certific
     ['PEM', () => alice.pem],
     ['X509Certificate', () => alice.x509],
     ['PeerCertificate', () => ({ raw: alice.der })],
+    ['thumbprint', () => ({ thumbprint: fingerprintThumbprint(alice.x509) })],
   ])('the certificate the token is bound to (%s) is accepted, as Bearer', (_name, certificate) => {
     expectBinding(
       certBound(),
