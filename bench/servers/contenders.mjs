@@ -23,23 +23,53 @@ export function adapterStatus(name) {
   return { ok: false, reason: `packages/${name} does not exist yet` }
 }
 
-/** Validator options of the tokenward contenders, per scenario. */
-function tokenwardOptions(env, scenario) {
+const INTROSPECTION_AUTH = {
+  method: 'client_secret_basic',
+  clientId: 'bench-api',
+  clientSecret: 'bench-secret',
+}
+
+/** The HMAC key of the entries tokenward writes to Redis (shared by every server of a run). */
+const SHARED_ANSWERS_KEY = 'bench-shared-introspection-answers-key-0123456789'
+
+/**
+ * Validator options of the tokenward contenders, per scenario (the `jwks`-less RS256 set-up of
+ * every contender; see lib/scenarios.mjs for what each scenario sends).
+ */
+async function tokenwardOptions(env, scenario) {
   const options = { issuer: env.issuer, audience: env.audience, algorithms: ['RS256'] }
-  if (scenario === 'opaque') {
-    // The endpoint comes from discovery; answers are cached (tokenward's default LRU).
-    return {
-      ...options,
-      introspection: {
-        auth: {
-          method: 'client_secret_basic',
-          clientId: 'bench-api',
-          clientSecret: 'bench-secret',
+  switch (scenario) {
+    case 'opaque':
+    case 'opaque-pool':
+    case 'opaque-cold':
+      // The endpoint comes from discovery; answers are cached (tokenward's default LRU).
+      return { ...options, introspection: { auth: INTROSPECTION_AUTH } }
+    case 'redis': {
+      // Answers shared through Redis, and an in-memory cache of one entry: with 1,024 tokens in
+      // turn on 16 connections, every request is a miss in memory and a hit in Redis (the
+      // warm-up's first pass fills Redis). ttlSeconds outlasts the scenario (capped by `exp`).
+      const { createRedisStore } = await import(adapterStatus('redis').url)
+      const store = createRedisStore({ url: env.redisUrl })
+      return {
+        ...options,
+        introspection: {
+          auth: INTROSPECTION_AUTH,
+          cache: { max: 1, ttlSeconds: 1800, store, signingKey: SHARED_ANSWERS_KEY },
         },
-      },
+      }
     }
+    case 'dpop':
+      // Proofs are ES256 (RFC 9449 §4.2: any asymmetric JWS alg); `htu` is checked against the
+      // configured base URL, as behind a proxy (every server then shares the same proofs).
+      return {
+        ...options,
+        algorithms: ['RS256', 'ES256'],
+        dpop: { algorithms: ['ES256'] },
+        http: { baseUrl: env.dpopBaseUrl },
+      }
+    default:
+      return options
   }
-  return options
 }
 
 function bearer(header) {
@@ -151,7 +181,7 @@ const FRAMEWORKS = {
 /** @tokenward/hono from its build, on Node and on Bun alike. */
 async function installHonoTokenward(app, env, scenario) {
   const { tokenward } = await import(adapterStatus('hono').url)
-  app.use(tokenward(tokenwardOptions(env, scenario)))
+  app.use(tokenward(await tokenwardOptions(env, scenario)))
 }
 
 /** The Hono control: one more middleware that only returns next(). */
@@ -204,7 +234,7 @@ export const CONTENDERS = {
     tokenward: 'express',
     async install(app, env, scenario) {
       const { tokenward } = await import(adapterStatus('express').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
+      app.use(tokenward(await tokenwardOptions(env, scenario)))
     },
   },
   'koa-tokenward': {
@@ -213,7 +243,7 @@ export const CONTENDERS = {
     tokenward: 'koa',
     async install(app, env, scenario) {
       const { tokenward } = await import(adapterStatus('koa').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
+      app.use(tokenward(await tokenwardOptions(env, scenario)))
     },
   },
   'fastify-tokenward': {
@@ -222,18 +252,16 @@ export const CONTENDERS = {
     tokenward: 'fastify',
     async install(app, env, scenario) {
       const { default: plugin } = await import(adapterStatus('fastify').url)
-      await app.register(plugin, tokenwardOptions(env, scenario))
+      await app.register(plugin, await tokenwardOptions(env, scenario))
     },
   },
 
   'hono-bare': {
-    optIn: true,
     framework: 'hono',
     label: 'hono on node (no auth)',
     bare: true,
   },
   'hono-tokenward': {
-    optIn: true,
     framework: 'hono',
     label: 'hono on node + @tokenward/hono',
     tokenward: 'hono',
@@ -248,14 +276,12 @@ export const CONTENDERS = {
     install: installHonoNoop,
   },
   'hono-bun-bare': {
-    optIn: true,
     framework: 'hono-bun',
     runtime: 'bun',
     label: 'hono on bun (no auth)',
     bare: true,
   },
   'hono-bun-tokenward': {
-    optIn: true,
     framework: 'hono-bun',
     runtime: 'bun',
     label: 'hono on bun + @tokenward/hono',
@@ -308,7 +334,7 @@ export const CONTENDERS = {
     // For diagnosis: the core without the adapter, in the same middleware shape as express-jose.
     async install(app, env, scenario) {
       const { createValidator } = await import('@tokenward/core')
-      const validator = createValidator(tokenwardOptions(env, scenario))
+      const validator = createValidator(await tokenwardOptions(env, scenario))
       app.use((req, res, next) => {
         const token = bearer(req.headers.authorization)
         if (token === undefined) {
