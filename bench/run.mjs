@@ -259,11 +259,23 @@ async function main() {
         settings.mintSeconds,
       )
     : 0
+  // Per pair: warm-up, rounds (each with ~0.15 s of set-up), server start and stop; a pool of
+  // opaque tokens is introspected once in each server's warm-up (~1 ms a token).
+  const primes = plan
+    .filter(([s]) => s === 'opaque-pool' || s === 'redis')
+    .reduce((n, [, names]) => n + names.length, 0)
   const estimate =
-    pairs * (settings.warmup + 0.3 + settings.repeats * (settings.duration + 0.15)) + mint
+    pairs * (settings.warmup + 0.3 + settings.repeats * (settings.duration + 0.15)) +
+    primes * settings.poolSize * 0.001 +
+    mint
   log(
-    `${pairs} contender × scenario pairs, ${settings.repeats} × ${settings.duration} s each (+${settings.warmup} s warm-up): about ${Math.ceil(estimate / 60)} min from here`,
+    `${pairs} contender × scenario pairs, ${settings.repeats} × ${settings.duration} s each (+${settings.warmup} s warm-up): about ${(estimate / 60).toFixed(1)} min from here`,
   )
+
+  if (process.env.BENCH_PLAN === '1') {
+    for (const [scenario, names] of plan) log(`${scenario}: ${names.join(', ')}`)
+    return
+  }
 
   // Keys, issuer, Redis, tokens.
   const key = await signingKey('RS256', 'bench-rs256')
