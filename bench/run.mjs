@@ -60,6 +60,7 @@ function runnableScenarios(skipped) {
       redisUnavailable() ?? (adapterStatus('redis').ok ? undefined : adapterStatus('redis').reason)
     if (why === undefined) return true
     skipped.push([`scenario ${scenario}`, why])
+    log(`skipping scenario ${scenario}: ${why}`)
     return false
   })
 }
