@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { claims, mintPool, sign, signingKey } from './lib/tokens.mjs'
 import { dpopClient } from './lib/dpop.mjs'
 import { aws, fastJwt, jose, nodeCrypto, tokenward } from './lib/verifiers.mjs'
+import { runCases } from './lib/micro-cases.mjs'
 import { fmt, machine, median, quietWarning, table } from './lib/report.mjs'
 
 const ROUNDS = Math.max(1, Math.round(Number(process.env.MICRO_ROUNDS ?? 31)))
@@ -193,55 +194,8 @@ cases.push(
 // ---------------------------------------------------------------------------------------------
 // Measurement.
 
-/** Wall-clock and CPU (every thread: WebCrypto verifies on libuv's pool) µs per verification. */
-async function time(fn, list, accept) {
-  const cpu = process.cpuUsage()
-  const start = process.hrtime.bigint()
-  for (const token of list) {
-    if (accept) {
-      const result = fn(token)
-      if (result !== undefined && typeof result.then === 'function') await result
-    } else {
-      try {
-        const result = fn(token)
-        if (result !== undefined && typeof result.then === 'function') await result
-      } catch {
-        // Refused, as it should be (checked beforehand).
-      }
-    }
-  }
-  const wall = Number(process.hrtime.bigint() - start) / 1000 / list.length
-  const used = process.cpuUsage(cpu)
-  return { wall, cpu: (used.user + used.system) / list.length }
-}
-
-// Every case accepts (or refuses) what it should, or the table says why not.
-const failures = new Map()
-for (const c of cases) {
-  for (const token of c.tokens('check')) {
-    let outcome
-    try {
-      const result = c.fn(token)
-      if (result !== undefined && typeof result.then === 'function') await result
-      outcome = 'accepted'
-    } catch (error) {
-      outcome = `refused (${error?.code ?? error?.message ?? String(error)})`
-    }
-    if ((outcome === 'accepted') !== c.accept) {
-      failures.set(c, c.accept ? outcome : 'accepts a forged signature')
-      break
-    }
-  }
-}
-
 console.log(`micro: ${ROUNDS} rounds × ${BATCH} verifications per case`)
-for (const c of cases) if (!failures.has(c)) await time(c.fn, c.tokens('warm'), c.accept)
-for (let round = 0; round < ROUNDS; round++) {
-  for (const c of cases) {
-    if (failures.has(c)) continue
-    ;(c.samples ??= []).push(await time(c.fn, c.tokens(round), c.accept))
-  }
-}
+const failures = await runCases(cases, ROUNDS)
 
 // ---------------------------------------------------------------------------------------------
 // Report.
