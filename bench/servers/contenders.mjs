@@ -1,4 +1,4 @@
-/* global Bun, URL */
+/* global URL */
 // The contenders: each is one HTTP server with one JSON route, `GET /` → `{ ok: true }`, behind
 // one bearer-token check. Every check demands RS256, the issuer and the audience; keys come from
 // the local issuer's JWKS (fetched, never given), except where a contender says otherwise.
@@ -6,9 +6,8 @@
 // This module is imported by the driver (metadata only: nothing heavy is loaded at import time)
 // and by servers/server.mjs, which calls `create()` in the server process.
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { FRAMEWORKS, bunBinary } from './frameworks.mjs'
 
 const packagesDir = new URL('../../packages/', import.meta.url)
 
@@ -77,107 +76,6 @@ function bearer(header) {
   return header.slice(7).trim()
 }
 
-// ---------------------------------------------------------------------------------------------
-// Frameworks, each with the same trivial route.
-
-async function expressApp(install) {
-  const { default: express } = await import('express')
-  const app = express()
-  app.disable('x-powered-by')
-  app.disable('etag')
-  await install?.(app)
-  app.get('/', (_req, res) => {
-    res.json({ ok: true })
-  })
-  // What any real app has: errors rendered as JSON, never logged per request (Express's default
-  // handler writes every error's stack to stderr, which would measure the terminal).
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express needs four parameters
-  app.use((err, _req, res, _next) => {
-    const status = err.status ?? err.statusCode ?? 500
-    if (err.headers !== undefined && typeof err.headers === 'object') res.set(err.headers)
-    res.status(status).json({ error: err.code ?? err.name ?? 'error' })
-  })
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = app.listen(0, '127.0.0.1', () => resolve(server))
-      }),
-  }
-}
-
-async function koaApp(install) {
-  const { default: Koa } = await import('koa')
-  const app = new Koa()
-  app.silent = true
-  await install?.(app)
-  app.use((ctx) => {
-    if (ctx.method === 'GET' && ctx.path === '/') ctx.body = { ok: true }
-  })
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = app.listen(0, '127.0.0.1', () => resolve(server))
-      }),
-  }
-}
-
-async function fastifyApp(install) {
-  const { default: Fastify } = await import('fastify')
-  const app = Fastify({ logger: false })
-  await install?.(app)
-  app.get('/', async () => ({ ok: true }))
-  await app.ready()
-  return {
-    listen: async () => {
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      return app.server
-    },
-  }
-}
-
-/** Hono on Node, through @hono/node-server (a Node http.Server). */
-async function honoApp(install) {
-  const { Hono } = await import('hono')
-  const { serve } = await import('@hono/node-server')
-  const app = await honoRoutes(Hono, install)
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-          resolve(server),
-        )
-      }),
-  }
-}
-
-/** Hono on Bun, through Bun.serve (the server process runs on Bun; see `runtime`). */
-async function honoBunApp(install) {
-  const { Hono } = await import('hono')
-  const app = await honoRoutes(Hono, install)
-  return {
-    listen: async () => {
-      const server = Bun.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-      // What servers/server.mjs reads of a Node server.
-      return { address: () => ({ port: server.port }) }
-    },
-  }
-}
-
-async function honoRoutes(Hono, install) {
-  const app = new Hono()
-  await install?.(app)
-  app.get('/', (c) => c.json({ ok: true }))
-  return app
-}
-
-const FRAMEWORKS = {
-  express: expressApp,
-  koa: koaApp,
-  fastify: fastifyApp,
-  hono: honoApp,
-  'hono-bun': honoBunApp,
-}
-
 /** @tokenward/hono from its build, on Node and on Bun alike. */
 async function installHonoTokenward(app, env, scenario) {
   const { tokenward } = await import(adapterStatus('hono').url)
@@ -187,17 +85,6 @@ async function installHonoTokenward(app, env, scenario) {
 /** The Hono control: one more middleware that only returns next(). */
 async function installHonoNoop(app) {
   app.use((_c, next) => next())
-}
-
-/** The Bun binary of the workspace's `bun` package (its postinstall script puts it there). */
-function bunBinary() {
-  try {
-    const require = createRequire(new URL('../../package.json', import.meta.url))
-    const binary = join(dirname(require.resolve('bun/package.json')), 'bin/bun.exe')
-    return existsSync(binary) ? binary : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /** What runs a contender's server process: Node (undefined) or another runtime's binary. */
