@@ -80,7 +80,7 @@ function header({ settings, extra, notes, skipped }, allRuns) {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
     `- Load average (1 / 5 / 15 min): ${load(machine.loadStart)} at the start, ${load(machine.loadEnd)} at the end.`,
-    `- Steal time over the run: ${fmt(machine.steal, 2)}% of all CPU time (${machine.stealCores.map((s, i) => `core ${i}: ${fmt(s, 2)}%`).join(', ')}); during the measured runs, on the server's core, ${fmt(spread(steals).median, 2)}% median, ${fmt(spread(steals).max, 2)}% at most.`,
+    `- Steal time over the run: ${fmt(machine.steal, 2)}% of all CPU time (${machine.stealCores.map((s, i) => `core ${i}: ${fmt(s, 2)}%`).join(', ')}); during the measured runs, on ${settings.pin ? "the server's core" : 'all cores'}, ${fmt(spread(steals).median, 2)}% median, ${fmt(spread(steals).max, 2)}% at most.`,
   ]
   if (settings.pin) {
     lines.push(
