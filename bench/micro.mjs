@@ -1,16 +1,16 @@
-/* global Buffer, Response, URL, console, process */
+/* global Buffer, URL, console, process */
 // Micro benchmark (`pnpm --filter @tokenward/bench run micro`): µs per verification, in one
-// process, interleaved (every case runs one batch per round, the rounds repeat), medians.
-// Settings: MICRO_ROUNDS (default 31), MICRO_BATCH (default 200), MICRO_BUILD=1 runs `pnpm build`.
-// Writes results/micro.md.
-import { KeyObject, verify as cryptoVerify } from 'node:crypto'
+// process, interleaved (every case runs one batch per round, the rounds repeat); medians with the
+// lowest and highest round, and tokenward's cost over node:crypto's `verify` of the same input,
+// paired by round. Settings: MICRO_ROUNDS (default 31), MICRO_BATCH (default 200), MICRO_BUILD=1
+// runs `pnpm build` first. Writes results/micro.md.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createLocalJWKSet, jwtVerify } from 'jose'
-import { createVerifier } from 'fast-jwt'
-import { JwtVerifier } from 'aws-jwt-verify'
 import { claims, mintPool, sign, signingKey } from './lib/tokens.mjs'
+import { dpopClient } from './lib/dpop.mjs'
+import { aws, fastJwt, jose, nodeCrypto, tokenward } from './lib/verifiers.mjs'
+import { runCases } from './lib/micro-cases.mjs'
 import { fmt, machine, median, quietWarning, table } from './lib/report.mjs'
 
 const ROUNDS = Math.max(1, Math.round(Number(process.env.MICRO_ROUNDS ?? 31)))
@@ -18,6 +18,7 @@ const BATCH = Math.max(1, Math.round(Number(process.env.MICRO_BATCH ?? 200)))
 const WARM = Math.min(2000, 5 * BATCH)
 const ISSUER = 'https://issuer.bench.test'
 const AUDIENCE = 'https://api.bench.test'
+const RESOURCE = 'https://api.bench.test/orders'
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 if (process.env.MICRO_BUILD === '1') {
@@ -25,7 +26,7 @@ if (process.env.MICRO_BUILD === '1') {
   if (build.status !== 0) process.exit(1)
 }
 // The BUILT core (run `pnpm build` first).
-const { createValidator } = await import('@tokenward/core')
+const { createValidator, checkDpopProof, createMemoryReplayStore } = await import('@tokenward/core')
 
 const warning = quietWarning()
 if (warning !== undefined) console.log(warning.replaceAll('**', ''))
@@ -34,218 +35,257 @@ const keys = {
   RS256: await signingKey('RS256', 'micro-rs256'),
   ES256: await signingKey('ES256', 'micro-es256'),
 }
+const forger = await signingKey('RS256', 'micro-rs256') // the same kid, another key
 const jwks = { keys: [keys.RS256.jwk, keys.ES256.jwk] }
+const env = { issuer: ISSUER, audience: AUDIENCE, jwks }
+const client = dpopClient()
 
-// Distinct tokens per algorithm: the warm-up share, then one share per round. Every verifier
-// gets the same shares, so each token is new to each verifier (each has its own cache).
-console.log(`micro: signing ${2 * (WARM + ROUNDS * BATCH)} tokens`)
-const tokens = {}
-for (const alg of ['RS256', 'ES256']) {
-  const minted = await mintPool(WARM + ROUNDS * BATCH, (i) =>
-    sign(keys[alg], claims(ISSUER, AUDIENCE, i)),
-  )
-  // Flat strings, as an HTTP parser hands them over (jose returns concatenations, which V8
-  // would flatten on the first read, at the cost of whichever verifier reads first).
-  tokens[alg] = minted.map((t) => Buffer.from(t, 'latin1').toString('latin1'))
+// Distinct tokens: the warm-up share, then one share per round. Every verifier gets the same
+// shares, so each token is new to each verifier (each has its own cache). Flat strings, as an
+// HTTP parser hands them over (jose returns concatenations, which V8 would flatten on the first
+// read, at the cost of whichever verifier reads first).
+const flat = (list) => list.map((t) => Buffer.from(t, 'latin1').toString('latin1'))
+const count = WARM + ROUNDS * BATCH
+console.log(`micro: signing ${3 * count} tokens and ${count} DPoP proofs`)
+const minted = {
+  RS256: flat(await mintPool(count, (i) => sign(keys.RS256, claims(ISSUER, AUDIENCE, i)))),
+  ES256: flat(await mintPool(count, (i) => sign(keys.ES256, claims(ISSUER, AUDIENCE, i)))),
+  bad: flat(await mintPool(count, (i) => sign(forger, claims(ISSUER, AUDIENCE, i)))),
 }
-const share = (alg, round) =>
-  round === 'warm'
-    ? tokens[alg].slice(0, WARM)
-    : tokens[alg].slice(WARM + round * BATCH, WARM + (round + 1) * BATCH)
+// A DPoP-bound token (RFC 9449 §6.1), and a fresh proof for each use (§4.2), signed now: their
+// iat stays within the validator's 300 s window for a run of a few minutes.
+const bound = await sign(keys.RS256, { ...claims(ISSUER, AUDIENCE, -2), cnf: { jkt: client.jkt } })
+minted.proof = Array.from({ length: count }, () =>
+  client.proof({ method: 'GET', url: RESOURCE, accessToken: bound }),
+)
+// 'check': three tokens to see that a case accepts (or refuses) what it should; 'warm': the rest
+// of the warm-up share (a DPoP proof is accepted once only).
+const share = (list, round) =>
+  round === 'check'
+    ? list.slice(0, 3)
+    : round === 'warm'
+      ? list.slice(3, WARM)
+      : list.slice(WARM + round * BATCH, WARM + (round + 1) * BATCH)
+const repeated = (token) => () => Array(BATCH).fill(token)
 
 // ---------------------------------------------------------------------------------------------
-// Verifiers. Each is (token) => result | Promise<result>, and must accept every token.
+// Verifiers.
 
-function tokenward() {
-  // Keys "fetched" from a JWKS URL through a custom fetch: the production path (remote key set,
-  // kid lookup on cache hits), without a network.
-  const validator = createValidator({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    jwksUri: `${ISSUER}/jwks`,
-    fetch: async () =>
-      new Response(JSON.stringify(jwks), { headers: { 'content-type': 'application/json' } }),
+const tw = await tokenward(createValidator, env)
+const twNow = (token) => tw.authenticateNow(`Bearer ${token}`)
+// Its own validator: each verifier has its own cache, so each token is new to each.
+const twPromise = await tokenward(createValidator, env)
+const twDpop = await tokenward(createValidator, {
+  ...env,
+  algorithms: ['RS256', 'ES256'],
+  dpop: { algorithms: ['ES256'] },
+  http: { baseUrl: 'https://api.bench.test' },
+})
+const replay = createMemoryReplayStore()
+const seconds = () => Math.floor(Date.now() / 1000)
+/** RFC 9449 §4.3 on one proof: what the core checks, without the token. */
+const proofOnly = (proof) =>
+  checkDpopProof(proof, {
+    method: 'GET',
+    url: RESOURCE,
+    accessToken: bound,
+    now: seconds(),
+    algorithms: ['ES256'],
+    replay,
   })
-  return { validate: (token) => validator.validate(token), validator }
-}
-
-const keyObjects = {
-  RS256: KeyObject.from(keys.RS256.publicKey),
-  ES256: KeyObject.from(keys.ES256.publicKey),
-}
-function nodeCrypto(alg) {
-  const key =
-    alg === 'ES256' ? { key: keyObjects.ES256, dsaEncoding: 'ieee-p1363' } : keyObjects.RS256
-  return (token) => {
-    const dot = token.lastIndexOf('.')
-    const ok = cryptoVerify(
-      'sha256',
-      Buffer.from(token.slice(0, dot)),
-      key,
-      Buffer.from(token.slice(dot + 1), 'base64url'),
-    )
-    if (!ok) throw new Error('signature')
-    return ok
-  }
-}
-
-function jose(alg) {
-  const set = createLocalJWKSet(jwks)
-  const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg] }
-  return (token) => jwtVerify(token, set, options)
-}
-
-function fastJwt(alg, cache) {
-  return createVerifier({
-    key: keys[alg].pem,
-    algorithms: [alg],
-    allowedIss: ISSUER,
-    allowedAud: AUDIENCE,
-    cache,
+/** A whole DPoP request: the bound token (cached after its first use) and a fresh proof. */
+const dpopRequest = (proof) =>
+  twDpop.authenticateNow(`DPoP ${bound}`, undefined, {
+    method: 'GET',
+    url: RESOURCE,
+    headers: { dpop: proof },
   })
+
+const floor = {
+  RS256: nodeCrypto('RS256', keys.RS256.publicKey),
+  ES256: nodeCrypto('ES256', keys.ES256.publicKey),
+  proof: nodeCrypto('ES256', client.publicKey),
 }
-
-function aws() {
-  const verifier = JwtVerifier.create({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    jwksUri: `${ISSUER}/jwks`,
-  })
-  verifier.cacheJwks(jwks)
-  return (token) => verifier.verify(token)
-}
-
-const tw = tokenward()
-await tw.validator.warmUp()
-const awsVerify = aws()
-
-/** Rows of the table: label, and per column the verifier and which tokens it gets. */
-const ROWS = [
-  {
-    label: '**tokenward** `validate()` (remote JWKS, cached)',
-    rs: tw.validate,
-    es: tw.validate,
-    same: tw.validate,
-  },
-  {
-    label: 'node:crypto `verify` (signature only)',
-    rs: nodeCrypto('RS256'),
-    es: nodeCrypto('ES256'),
-    same: nodeCrypto('RS256'),
-  },
-  {
-    label: 'jose `jwtVerify` (`createLocalJWKSet`)',
-    rs: jose('RS256'),
-    es: jose('ES256'),
-    same: jose('RS256'),
-  },
-  {
-    label: 'fast-jwt `createVerifier` (static PEM key, no cache)',
-    rs: fastJwt('RS256', false),
-    es: fastJwt('ES256', false),
-    same: fastJwt('RS256', false),
-  },
-  {
-    label: 'fast-jwt `createVerifier` (static PEM key, `cache: true`)',
-    rs: fastJwt('RS256', true),
-    es: fastJwt('ES256', true),
-    same: fastJwt('RS256', true),
-  },
-  {
-    label: 'aws-jwt-verify `JwtVerifier` (`cacheJwks`)',
-    rs: awsVerify,
-    es: awsVerify,
-    same: awsVerify,
-  },
-]
-const COLUMNS = [
-  { key: 'rs', title: 'new RS256 token', tokens: (round) => share('RS256', round) },
-  { key: 'es', title: 'new ES256 token', tokens: (round) => share('ES256', round) },
-  {
-    key: 'same',
-    title: 'same RS256 token (cache hit where there is a cache)',
-    tokens: () => Array(BATCH).fill(tokens.RS256[0]),
-  },
+const peers = [
+  ['jose `jwtVerify` (`createLocalJWKSet`)', (alg) => jose(alg, env)],
+  [
+    'fast-jwt `createVerifier` (static PEM key, no cache)',
+    (alg) => fastJwt(alg, keys[alg].pem, false, env),
+  ],
+  [
+    'fast-jwt `createVerifier` (static PEM key, `cache: true`)',
+    (alg) => fastJwt(alg, keys[alg].pem, true, env),
+  ],
+  ['aws-jwt-verify `JwtVerifier` (`cacheJwks`)', () => aws(env)],
 ]
 
-// Every case accepts its tokens, or the table says why not.
-const failures = new Map()
-async function check(row, column) {
-  const fn = row[column.key]
-  try {
-    for (const token of column.tokens('warm').slice(0, 3)) await fn(token)
-  } catch (error) {
-    failures.set(`${row.label}|${column.key}`, error?.code ?? error?.message ?? String(error))
+/**
+ * The cases: `group` (a table), `label` (its row), `column`, the verifier, its tokens per round,
+ * and whether they must be accepted. `floor` names the node:crypto case of the same tokens.
+ */
+const cases = []
+const jwtColumns = [
+  { column: 'new RS256', alg: 'RS256', tokens: (r) => share(minted.RS256, r), accept: true },
+  { column: 'new ES256', alg: 'ES256', tokens: (r) => share(minted.ES256, r), accept: true },
+  { column: 'same RS256 (cached)', alg: 'RS256', tokens: repeated(minted.RS256[0]), accept: true },
+  {
+    column: 'bad RS256 signature, new',
+    alg: 'RS256',
+    tokens: (r) => share(minted.bad, r),
+    accept: false,
+  },
+  {
+    column: 'same bad signature again',
+    alg: 'RS256',
+    tokens: repeated(minted.bad[0]),
+    accept: false,
+  },
+]
+const TW = '**tokenward** `authenticateNow()` (remote JWKS)'
+const TW_VALIDATE = '**tokenward** `validate()` (the same, through a promise)'
+const FLOOR = 'node:crypto `verify` (signature only: the floor)'
+const jwtRows = [
+  [TW, () => twNow],
+  [TW_VALIDATE, () => (t) => twPromise.validate(t)],
+  [FLOOR, (alg) => floor[alg]],
+  ...peers,
+]
+for (const [label, make] of jwtRows) {
+  const fns = { RS256: make('RS256'), ES256: make('ES256') }
+  for (const c of jwtColumns) {
+    cases.push({
+      group: 'jwt',
+      label,
+      column: c.column,
+      fn: fns[c.alg],
+      tokens: c.tokens,
+      accept: c.accept,
+    })
   }
 }
+const proofs = (r) => share(minted.proof, r)
+cases.push(
+  {
+    group: 'dpop',
+    label: '**tokenward** `checkDpopProof()` (the proof alone)',
+    column: 'fresh proof',
+    fn: proofOnly,
+    tokens: proofs,
+    accept: true,
+  },
+  {
+    group: 'dpop',
+    label: '**tokenward** `authenticateNow()`, DPoP scheme (cached bound token + proof)',
+    column: 'fresh proof',
+    fn: dpopRequest,
+    tokens: proofs,
+    accept: true,
+  },
+  {
+    group: 'dpop',
+    label: 'node:crypto `verify` of the proof (signature only: the floor)',
+    column: 'fresh proof',
+    fn: floor.proof,
+    tokens: proofs,
+    accept: true,
+  },
+)
 
-/** Wall-clock and CPU (every thread: WebCrypto verifies on libuv's pool) µs per verification. */
-async function time(fn, list) {
-  const cpu = process.cpuUsage()
-  const start = process.hrtime.bigint()
-  for (const token of list) {
-    const result = fn(token)
-    if (result !== undefined && typeof result.then === 'function') await result
-  }
-  const wall = Number(process.hrtime.bigint() - start) / 1000 / list.length
-  const used = process.cpuUsage(cpu)
-  return { wall, cpu: (used.user + used.system) / list.length }
-}
+// ---------------------------------------------------------------------------------------------
+// Measurement.
 
-for (const row of ROWS) for (const column of COLUMNS) await check(row, column)
-
-// Warm-up (JIT), then the interleaved rounds. Each 'same' batch starts with the cache warm.
 console.log(`micro: ${ROUNDS} rounds × ${BATCH} verifications per case`)
-for (const row of ROWS) {
-  for (const column of COLUMNS) {
-    if (failures.has(`${row.label}|${column.key}`)) continue
-    await time(row[column.key], column.tokens('warm'))
-  }
-}
-const samples = new Map()
-for (let round = 0; round < ROUNDS; round++) {
-  for (const row of ROWS) {
-    for (const column of COLUMNS) {
-      const id = `${row.label}|${column.key}`
-      if (failures.has(id)) continue
-      const measured = await time(row[column.key], column.tokens(round))
-      samples.set(id, [...(samples.get(id) ?? []), measured])
-    }
-  }
-}
+const failures = await runCases(cases, ROUNDS)
 
-const cell = (what) => (row, column) => {
-  const id = `${row.label}|${column.key}`
-  if (failures.has(id)) return `fails: ${failures.get(id)}`
-  return fmt(median(samples.get(id).map((m) => m[what])), 1)
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const spread = (values, digits = 1) =>
+  `${fmt(median(values), digits)} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`
+const find = (group, label, column) =>
+  cases.find((c) => c.group === group && c.label === label && c.column === column)
+function grid(group, what) {
+  const labels = [...new Set(cases.filter((c) => c.group === group).map((c) => c.label))]
+  const columns = [...new Set(cases.filter((c) => c.group === group).map((c) => c.column))]
+  const rows = labels.map((label) => [
+    label,
+    ...columns.map((column) => {
+      const c = find(group, label, column)
+      if (failures.has(c)) return `fails: ${failures.get(c)}`
+      return spread(c.samples.map((m) => m[what]))
+    }),
+  ])
+  return table(['verifier', ...columns], rows, 'l' + 'r'.repeat(columns.length))
 }
-const results = (what) =>
-  table(
-    ['verifier', ...COLUMNS.map((c) => c.title)],
-    ROWS.map((row) => [row.label, ...COLUMNS.map((c) => cell(what)(row, c))]),
-    'lrrr',
+/** tokenward over the floor, paired by round: median (lowest–highest). */
+function ratio(a, b) {
+  if (a === undefined || b === undefined || failures.has(a) || failures.has(b)) return '–'
+  return spread(
+    a.samples.map((m, i) => m.cpu / b.samples[i].cpu),
+    2,
   )
+}
+const dpopLabels = cases.filter((c) => c.group === 'dpop').map((c) => c.label)
+const ratios = [
+  ['never-seen RS256 token', ratio(find('jwt', TW, 'new RS256'), find('jwt', FLOOR, 'new RS256'))],
+  [
+    'never-seen RS256 token, `validate()`',
+    ratio(find('jwt', TW_VALIDATE, 'new RS256'), find('jwt', FLOOR, 'new RS256')),
+  ],
+  ['never-seen ES256 token', ratio(find('jwt', TW, 'new ES256'), find('jwt', FLOOR, 'new ES256'))],
+  [
+    'bad RS256 signature, never seen',
+    ratio(
+      find('jwt', TW, 'bad RS256 signature, new'),
+      find('jwt', FLOOR, 'bad RS256 signature, new'),
+    ),
+  ],
+  [
+    'DPoP proof (`checkDpopProof`)',
+    ratio(find('dpop', dpopLabels[0], 'fresh proof'), find('dpop', dpopLabels[2], 'fresh proof')),
+  ],
+  [
+    'DPoP request (cached bound token + proof)',
+    ratio(find('dpop', dpopLabels[1], 'fresh proof'), find('dpop', dpopLabels[2], 'fresh proof')),
+  ],
+]
+
 const markdown = [
   '# tokenward micro benchmark',
   '',
   `- Date: ${new Date().toISOString()}`,
   `- Machine: ${machine()}`,
-  `- Medians of ${ROUNDS} interleaved rounds of ${BATCH} verifications per case, one after another (each awaited), one process, unpinned.`,
-  '- Every verifier checks the signature, `iss`, `aud` and `exp` (node:crypto: the signature only, the floor). RSA 2048 and P-256 keys. "New" tokens are distinct, each seen once by each verifier.',
+  `- ${ROUNDS} interleaved rounds of ${BATCH} verifications per case, one after another (each awaited when it returns a promise), one process, unpinned. Each cell: the median over the rounds, and (lowest–highest round).`,
+  '- Every verifier checks the signature, `iss`, `aud` and `exp` (node:crypto: the signature only, the floor). RSA 2048 and P-256 keys. "New" tokens are distinct, each seen once by each verifier; "bad" ones carry valid claims and the right `kid`, signed by another key.',
   ...(warning === undefined ? [] : [`- ${warning}`]),
   '',
-  '## Wall-clock µs per verification',
+  '## tokenward against the floor',
   '',
-  results('wall'),
+  "tokenward's CPU per verification over node:crypto `verify` on the same input (the same tokens; for DPoP, the proof's signing input and P-256 key), paired by round.",
+  '',
+  table(['case', '× `crypto.verify` (CPU)'], ratios, 'lr'),
   '',
   '## CPU µs per verification',
   '',
   "User + system time of the process per verification, every thread counted (jose verifies through WebCrypto, on libuv's thread pool).",
   '',
-  results('cpu'),
+  grid('jwt', 'cpu'),
+  '',
+  '## DPoP proofs, CPU µs',
+  '',
+  'A fresh ES256 proof (RFC 9449 §4.2: its own `jti`, `htm`, `htu`, `iat`, `ath`) per verification, one client key; the replay store in memory.',
+  '',
+  grid('dpop', 'cpu'),
+  '',
+  '## Wall-clock µs per verification',
+  '',
+  grid('jwt', 'wall'),
+  '',
+  grid('dpop', 'wall'),
   '',
 ].join('\n')
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-writeFileSync(new URL('./results/micro.md', import.meta.url), markdown)
+const out = process.env.MICRO_OUT ?? fileURLToPath(new URL('./results/micro.md', import.meta.url))
+writeFileSync(out, markdown)
 console.log(`\n${markdown}`)

@@ -1,7 +1,6 @@
 /* global process */
 // Small helpers shared by the benchmarks: statistics, markdown tables, machine description.
 import { cpus, loadavg, totalmem } from 'node:os'
-import { readFileSync } from 'node:fs'
 
 export function median(values) {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
@@ -32,14 +31,6 @@ export function machine() {
     `${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, load average ${one.toFixed(2)} / ${five.toFixed(2)} (1 / 5 min)`
   )
-}
-
-/** User + system CPU time of a process, in µs, from /proc (all its threads). */
-export function processCpuMicros(pid, ticksPerSecond) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond
 }
 
 /** Resident set size of this process in bytes, from /proc (VmRSS), or process.memoryUsage. */

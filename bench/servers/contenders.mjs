@@ -1,4 +1,4 @@
-/* global Bun, URL */
+/* global URL */
 // The contenders: each is one HTTP server with one JSON route, `GET /` → `{ ok: true }`, behind
 // one bearer-token check. Every check demands RS256, the issuer and the audience; keys come from
 // the local issuer's JWKS (fetched, never given), except where a contender says otherwise.
@@ -6,9 +6,8 @@
 // This module is imported by the driver (metadata only: nothing heavy is loaded at import time)
 // and by servers/server.mjs, which calls `create()` in the server process.
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { FRAMEWORKS, bunBinary } from './frameworks.mjs'
 
 const packagesDir = new URL('../../packages/', import.meta.url)
 
@@ -23,23 +22,53 @@ export function adapterStatus(name) {
   return { ok: false, reason: `packages/${name} does not exist yet` }
 }
 
-/** Validator options of the tokenward contenders, per scenario. */
-function tokenwardOptions(env, scenario) {
+const INTROSPECTION_AUTH = {
+  method: 'client_secret_basic',
+  clientId: 'bench-api',
+  clientSecret: 'bench-secret',
+}
+
+/** The HMAC key of the entries tokenward writes to Redis (shared by every server of a run). */
+const SHARED_ANSWERS_KEY = 'bench-shared-introspection-answers-key-0123456789'
+
+/**
+ * Validator options of the tokenward contenders, per scenario (the `jwks`-less RS256 set-up of
+ * every contender; see lib/scenarios.mjs for what each scenario sends).
+ */
+async function tokenwardOptions(env, scenario) {
   const options = { issuer: env.issuer, audience: env.audience, algorithms: ['RS256'] }
-  if (scenario === 'opaque') {
-    // The endpoint comes from discovery; answers are cached (tokenward's default LRU).
-    return {
-      ...options,
-      introspection: {
-        auth: {
-          method: 'client_secret_basic',
-          clientId: 'bench-api',
-          clientSecret: 'bench-secret',
+  switch (scenario) {
+    case 'opaque':
+    case 'opaque-pool':
+    case 'opaque-cold':
+      // The endpoint comes from discovery; answers are cached (tokenward's default LRU).
+      return { ...options, introspection: { auth: INTROSPECTION_AUTH } }
+    case 'redis': {
+      // Answers shared through Redis, and an in-memory cache of one entry: with 1,024 tokens in
+      // turn on 16 connections, every request is a miss in memory and a hit in Redis (the
+      // warm-up's first pass fills Redis). ttlSeconds outlasts the scenario (capped by `exp`).
+      const { createRedisStore } = await import(adapterStatus('redis').url)
+      const store = createRedisStore({ url: env.redisUrl })
+      return {
+        ...options,
+        introspection: {
+          auth: INTROSPECTION_AUTH,
+          cache: { max: 1, ttlSeconds: 1800, store, signingKey: SHARED_ANSWERS_KEY },
         },
-      },
+      }
     }
+    case 'dpop':
+      // Proofs are ES256 (RFC 9449 §4.2: any asymmetric JWS alg); `htu` is checked against the
+      // configured base URL, as behind a proxy (every server then shares the same proofs).
+      return {
+        ...options,
+        algorithms: ['RS256', 'ES256'],
+        dpop: { algorithms: ['ES256'] },
+        http: { baseUrl: env.dpopBaseUrl },
+      }
+    default:
+      return options
   }
-  return options
 }
 
 function bearer(header) {
@@ -47,127 +76,15 @@ function bearer(header) {
   return header.slice(7).trim()
 }
 
-// ---------------------------------------------------------------------------------------------
-// Frameworks, each with the same trivial route.
-
-async function expressApp(install) {
-  const { default: express } = await import('express')
-  const app = express()
-  app.disable('x-powered-by')
-  app.disable('etag')
-  await install?.(app)
-  app.get('/', (_req, res) => {
-    res.json({ ok: true })
-  })
-  // What any real app has: errors rendered as JSON, never logged per request (Express's default
-  // handler writes every error's stack to stderr, which would measure the terminal).
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Express needs four parameters
-  app.use((err, _req, res, _next) => {
-    const status = err.status ?? err.statusCode ?? 500
-    if (err.headers !== undefined && typeof err.headers === 'object') res.set(err.headers)
-    res.status(status).json({ error: err.code ?? err.name ?? 'error' })
-  })
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = app.listen(0, '127.0.0.1', () => resolve(server))
-      }),
-  }
-}
-
-async function koaApp(install) {
-  const { default: Koa } = await import('koa')
-  const app = new Koa()
-  app.silent = true
-  await install?.(app)
-  app.use((ctx) => {
-    if (ctx.method === 'GET' && ctx.path === '/') ctx.body = { ok: true }
-  })
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = app.listen(0, '127.0.0.1', () => resolve(server))
-      }),
-  }
-}
-
-async function fastifyApp(install) {
-  const { default: Fastify } = await import('fastify')
-  const app = Fastify({ logger: false })
-  await install?.(app)
-  app.get('/', async () => ({ ok: true }))
-  await app.ready()
-  return {
-    listen: async () => {
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      return app.server
-    },
-  }
-}
-
-/** Hono on Node, through @hono/node-server (a Node http.Server). */
-async function honoApp(install) {
-  const { Hono } = await import('hono')
-  const { serve } = await import('@hono/node-server')
-  const app = await honoRoutes(Hono, install)
-  return {
-    listen: () =>
-      new Promise((resolve) => {
-        const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-          resolve(server),
-        )
-      }),
-  }
-}
-
-/** Hono on Bun, through Bun.serve (the server process runs on Bun; see `runtime`). */
-async function honoBunApp(install) {
-  const { Hono } = await import('hono')
-  const app = await honoRoutes(Hono, install)
-  return {
-    listen: async () => {
-      const server = Bun.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-      // What servers/server.mjs reads of a Node server.
-      return { address: () => ({ port: server.port }) }
-    },
-  }
-}
-
-async function honoRoutes(Hono, install) {
-  const app = new Hono()
-  await install?.(app)
-  app.get('/', (c) => c.json({ ok: true }))
-  return app
-}
-
-const FRAMEWORKS = {
-  express: expressApp,
-  koa: koaApp,
-  fastify: fastifyApp,
-  hono: honoApp,
-  'hono-bun': honoBunApp,
-}
-
 /** @tokenward/hono from its build, on Node and on Bun alike. */
 async function installHonoTokenward(app, env, scenario) {
   const { tokenward } = await import(adapterStatus('hono').url)
-  app.use(tokenward(tokenwardOptions(env, scenario)))
+  app.use(tokenward(await tokenwardOptions(env, scenario)))
 }
 
 /** The Hono control: one more middleware that only returns next(). */
 async function installHonoNoop(app) {
   app.use((_c, next) => next())
-}
-
-/** The Bun binary of the workspace's `bun` package (its postinstall script puts it there). */
-function bunBinary() {
-  try {
-    const require = createRequire(new URL('../../package.json', import.meta.url))
-    const binary = join(dirname(require.resolve('bun/package.json')), 'bin/bun.exe')
-    return existsSync(binary) ? binary : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /** What runs a contender's server process: Node (undefined) or another runtime's binary. */
@@ -204,7 +121,7 @@ export const CONTENDERS = {
     tokenward: 'express',
     async install(app, env, scenario) {
       const { tokenward } = await import(adapterStatus('express').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
+      app.use(tokenward(await tokenwardOptions(env, scenario)))
     },
   },
   'koa-tokenward': {
@@ -213,7 +130,7 @@ export const CONTENDERS = {
     tokenward: 'koa',
     async install(app, env, scenario) {
       const { tokenward } = await import(adapterStatus('koa').url)
-      app.use(tokenward(tokenwardOptions(env, scenario)))
+      app.use(tokenward(await tokenwardOptions(env, scenario)))
     },
   },
   'fastify-tokenward': {
@@ -222,18 +139,16 @@ export const CONTENDERS = {
     tokenward: 'fastify',
     async install(app, env, scenario) {
       const { default: plugin } = await import(adapterStatus('fastify').url)
-      await app.register(plugin, tokenwardOptions(env, scenario))
+      await app.register(plugin, await tokenwardOptions(env, scenario))
     },
   },
 
   'hono-bare': {
-    optIn: true,
     framework: 'hono',
     label: 'hono on node (no auth)',
     bare: true,
   },
   'hono-tokenward': {
-    optIn: true,
     framework: 'hono',
     label: 'hono on node + @tokenward/hono',
     tokenward: 'hono',
@@ -248,14 +163,12 @@ export const CONTENDERS = {
     install: installHonoNoop,
   },
   'hono-bun-bare': {
-    optIn: true,
     framework: 'hono-bun',
     runtime: 'bun',
     label: 'hono on bun (no auth)',
     bare: true,
   },
   'hono-bun-tokenward': {
-    optIn: true,
     framework: 'hono-bun',
     runtime: 'bun',
     label: 'hono on bun + @tokenward/hono',
@@ -308,7 +221,7 @@ export const CONTENDERS = {
     // For diagnosis: the core without the adapter, in the same middleware shape as express-jose.
     async install(app, env, scenario) {
       const { createValidator } = await import('@tokenward/core')
-      const validator = createValidator(tokenwardOptions(env, scenario))
+      const validator = createValidator(await tokenwardOptions(env, scenario))
       app.use((req, res, next) => {
         const token = bearer(req.headers.authorization)
         if (token === undefined) {

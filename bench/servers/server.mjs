@@ -10,6 +10,8 @@ const env = {
   jwksUri: process.env.BENCH_JWKS_URI,
   audience: process.env.BENCH_AUDIENCE,
   publicKeyPem: process.env.BENCH_PUBLIC_KEY_PEM,
+  redisUrl: process.env.BENCH_REDIS_URL,
+  dpopBaseUrl: process.env.BENCH_DPOP_BASE_URL,
 }
 
 const lifetime = Number(process.env.BENCH_SERVER_LIFETIME ?? 1800) * 1000
