@@ -4,8 +4,15 @@
 // dist/; it is started with plain `node` against the harness's OpenID Provider and asked over
 // HTTP. The "Testing your API" examples run with Vitest and with Jest (in its ESM mode, as the
 // README says) in a scratch folder whose node_modules link the built packages.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
-import { writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
