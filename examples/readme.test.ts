@@ -3,7 +3,9 @@
 // `@tokenward/<name>` and the framework resolve from that package's dependencies, to the built
 // dist/; it is started with plain `node` against the harness's OpenID Provider and asked over
 // HTTP. The "Testing your API" examples run with Vitest and with Jest (in its ESM mode, as the
-// README says) in a scratch folder whose node_modules link the built packages.
+// README says) in a scratch folder whose node_modules link the built packages. The issuer
+// quickstarts' options, with the placeholders filled in, meet tokens of each issuer's shape from
+// @tokenward/testing.
 import {
   existsSync,
   mkdirSync,
@@ -14,9 +16,12 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
+import { runInNewContext } from 'node:vm'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createValidator, type ValidatorOptions } from '@tokenward/core'
+import { keycloak, startIssuer as startLocalIssuer } from '@tokenward/testing'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startIssuer, zitadelShape, type TestIssuer } from '../test/support/issuer.js'
 import { built, examplesDir, freePort, get, killAll, runExample } from './support.js'
 
@@ -171,4 +176,101 @@ describe.skipIf(!built || !testingBuilt)('README: Testing your API', () => {
     expect(run.output()).toMatch(/Tests: +1 passed, 1 total/)
     expect(code, run.output()).toBe(0)
   }, 60_000)
+})
+
+/**
+ * The options of the first js block under `### <heading>` of the README's `## Issuers`, with
+ * `replacements` applied to its text (a placeholder or an issuer URL → a value for the test).
+ */
+function issuerOptions(heading: string, replacements: Record<string, string>): ValidatorOptions {
+  const issuers = readme.slice(readme.indexOf('\n## Issuers\n'))
+  const section = issuers.slice(issuers.indexOf(`\n### ${heading}\n`))
+  let code = /```js\n([\s\S]*?)```/.exec(section)?.[1]
+  if (code === undefined) throw new Error(`no js block under "### ${heading}"`)
+  for (const [from, to] of Object.entries(replacements)) {
+    expect(code).toContain(from)
+    code = code.replaceAll(from, to)
+  }
+  // The block is a `tokenward({ ... })` call: run it with a tokenward that returns its options.
+  return runInNewContext(code, {
+    tokenward: (options: ValidatorOptions) => options,
+  }) as ValidatorOptions
+}
+
+/** The claims of a JWT, unverified. */
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<
+    string,
+    unknown
+  >
+}
+
+describe('README: the issuer quickstarts', () => {
+  it('Keycloak: no aud without the audience mapper (401 invalid_audience); with it, roles read', async () => {
+    const local = await startLocalIssuer({ issuerPath: '/realms/acme' })
+    const options = issuerOptions('Keycloak', {
+      'https://keycloak.example.com/realms/acme': local.issuer,
+    })
+    const validator = createValidator({ ...options, logger: false })
+    try {
+      const roles = { realmRoles: ['user'], clientRoles: { 'orders-api': ['admin'] } }
+      const unmapped = await local.mint({}, { shape: keycloak(roles) })
+      expect(claimsOf(unmapped).aud).toBeUndefined()
+      await expect(validator.authenticate(`Bearer ${unmapped}`)).rejects.toMatchObject({
+        code: 'invalid_audience',
+        status: 401,
+      })
+      const mapped = await local.mint(
+        {},
+        { shape: keycloak({ ...roles, audience: ['orders-api', 'account'] }) },
+      )
+      const auth = await validator.authenticate(`Bearer ${mapped}`, { roles: ['admin', 'user'] })
+      expect(Object.keys(auth.roles).sort()).toEqual(['admin', 'user'])
+    } finally {
+      await validator.close()
+      await local.close()
+    }
+  })
+
+  it('Entra ID: v2 issuer, the API application id as aud, app roles and scp scopes', async () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47'
+    const api = '6e74172b-be56-4843-9ff4-e66a39bb12e3'
+    const local = await startLocalIssuer({ issuerPath: `/${tenant}/v2.0` })
+    const options = issuerOptions('Entra ID (Azure AD)', {
+      'https://login.microsoftonline.com/<tenant id>/v2.0': local.issuer,
+      '<the API application (client) id>': api,
+    })
+    const validator = createValidator({ ...options, logger: false })
+    try {
+      const token = await local.mint(
+        { aud: api, tid: tenant, azp: 'spa', client_id: undefined, ver: '2.0' },
+        { header: { typ: 'JWT' } },
+      )
+      const withRoles = await local.mint(
+        { aud: api, tid: tenant, roles: ['Orders.Admin'], scp: 'Orders.Read User.Read' },
+        { header: { typ: 'JWT' } },
+      )
+      const auth = await validator.authenticate(`Bearer ${withRoles}`, {
+        roles: ['Orders.Admin'],
+        scopes: ['Orders.Read'],
+      })
+      expect(auth.scopes).toEqual(['Orders.Read', 'User.Read'])
+      await expect(
+        validator.authenticate(`Bearer ${token}`, { roles: ['Orders.Admin'] }),
+      ).rejects.toMatchObject({ code: 'insufficient_role', status: 403 })
+    } finally {
+      await validator.close()
+      await local.close()
+    }
+  })
+
+  it('Auth0: the issuer keeps its trailing slash, and start-up warns about it as the README says', async () => {
+    const logger = { warn: vi.fn(), error: vi.fn() }
+    const validator = createValidator({ ...issuerOptions('Auth0', {}), logger })
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('issuer "https://acme.eu.auth0.com/" ends with "/"'),
+      { option: 'issuer' },
+    )
+    await validator.close()
+  })
 })
