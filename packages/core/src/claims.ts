@@ -180,12 +180,19 @@ export function checkTimes(
 /** `iss` is a trusted issuer (see `issuer-policy.ts`). Returns it. */
 export function checkIssuer(
   claims: Claims,
-  issuers: Pick<IssuerPolicy, 'accepts' | 'expected'>,
+  issuers: Pick<IssuerPolicy, 'accepts' | 'expected'> & { readonly listed?: readonly string[] },
 ): string {
   const { iss } = claims
   if (typeof iss !== 'string' || !issuers.accepts(iss, claims)) {
     const found = iss === undefined ? 'no iss claim' : describeValue(iss)
-    throw new TokenwardError('invalid_issuer', { detail: `${found}, expected ${issuers.expected}` })
+    // A configured issuer that differs from the token's only by a trailing slash is the
+    // operator's mistake, not the client's: the cause says so, for the one warning it deserves.
+    const bare = typeof iss === 'string' ? iss.replace(/\/$/, '') : undefined
+    const configured = issuers.listed?.find((one) => one.replace(/\/$/, '') === bare)
+    throw new TokenwardError('invalid_issuer', {
+      detail: `${found}, expected ${issuers.expected}`,
+      ...(configured === undefined ? {} : { cause: { configured, tokenIssuer: iss } }),
+    })
   }
   return iss
 }

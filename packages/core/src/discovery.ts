@@ -88,7 +88,7 @@ export class Discovery {
       // OIDC Discovery §4.3: a document for another issuer must not be trusted.
       throw new UpstreamFailure(
         url,
-        `issuer in the metadata (${upstreamText(JSON.stringify(metadata.issuer))}) differs from the configured ${JSON.stringify(this.issuer)}`,
+        `issuer in the metadata (${upstreamText(JSON.stringify(metadata.issuer))}) differs from the configured ${JSON.stringify(this.issuer)}${slashOnly(metadata.issuer, this.issuer) ? " only by a trailing slash: set issuer to the metadata's, exactly" : ''}`,
         { misconfigured: true },
       )
     }
@@ -108,4 +108,13 @@ function rfc8414Url(issuer: string): string {
   const parsed = new URL(issuer)
   const path = parsed.pathname.replace(/\/$/, '')
   return `${parsed.origin}/.well-known/oauth-authorization-server${path}`
+}
+
+/** Two issuer identifiers that differ only by a trailing slash (a configuration typo). */
+function slashOnly(found: unknown, configured: string): boolean {
+  return (
+    typeof found === 'string' &&
+    found !== configured &&
+    found.replace(/\/$/, '') === configured.replace(/\/$/, '')
+  )
 }

@@ -193,7 +193,7 @@ export interface ValidatorOptions {
    * `true`, or a `DEBUG`-style list that names `tokenward`, e.g. `debug: process.env.DEBUG` and
    * `DEBUG=tokenward`. Written to the logger's `debug` method, or to stderr. Default: off.
    */
-  readonly debug?: boolean | string
+  readonly debug?: boolean | string | undefined
   readonly onEvent?: (event: TokenwardEvent) => void
   /** Custom fetch (proxies, private CAs, tests). Default: the global fetch. */
   readonly fetch?: typeof fetch

@@ -136,14 +136,6 @@ export function checkOptions(options: ValidatorOptions): Config {
     fail('profile', `must be 'zitadel' or left out; got ${String(profile)}`)
 
   const logger = loggerOption(options.logger)
-  for (const issuer of issuers) {
-    if (issuer.endsWith('/')) {
-      logger?.warn(
-        `tokenward: issuer "${issuer}" ends with "/": a token's iss must equal it exactly (OIDC Core §3.1.3.7), and most issuers' iss has no trailing slash; check the issuer's discovery document`,
-        { option: 'issuer' },
-      )
-    }
-  }
   const audience = audiencePolicy(options, logger)
   const roles = roleReader(options, audience.required)
 

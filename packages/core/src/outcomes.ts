@@ -17,6 +17,7 @@ const TOKEN_CACHE_MISS = Object.freeze({ type: 'cache_miss', cache: 'token' } as
 
 export class Outcomes {
   #warnedNoRoles = false
+  #warnedIssuerSlash = false
 
   constructor(private readonly config: Config) {}
 
@@ -58,6 +59,7 @@ export class Outcomes {
       error.dpop = dpopChallenge({ mode: dpop.mode, algorithms: dpop.algorithms })
       error.scheme ??= scheme
     }
+    if (error.code === 'invalid_issuer' && !this.#warnedIssuerSlash) this.#issuerSlash(error.cause)
     const { onEvent } = this.config
     if (onEvent !== undefined) {
       onEvent(
@@ -67,6 +69,20 @@ export class Outcomes {
       )
     }
     return error
+  }
+
+  /**
+   * Tokens whose `iss` is a configured issuer but for a trailing slash: every one of them is
+   * refused (OIDC Core §3.1.3.7 asks for an exact match), so the operator hears of it, once.
+   */
+  #issuerSlash(cause: unknown): void {
+    const { configured, tokenIssuer } = (cause ?? {}) as Record<string, unknown>
+    if (typeof configured !== 'string' || typeof tokenIssuer !== 'string') return
+    this.#warnedIssuerSlash = true
+    this.config.logger?.warn(
+      `tokenward: tokens name the issuer ${JSON.stringify(tokenIssuer)} and the validator's issuer is ${JSON.stringify(configured)}: iss must equal it exactly, so every such token is refused (invalid_issuer); set issuer to ${JSON.stringify(tokenIssuer)} if that is your issuer`,
+      { option: 'issuer' },
+    )
   }
 
   /** A role guard on a validator without `roles` can only ever answer 403: say so, once. */

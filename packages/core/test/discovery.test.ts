@@ -54,6 +54,10 @@ describe('where the discovery document is (OIDC Discovery §4.1, RFC 8414 §3.1)
     expect(error?.code).toBe('upstream_unavailable')
     expect(error?.status).toBe(503)
     expect(logger.error).toHaveBeenCalledOnce()
+    // The log names the one-character fix: the document's issuer differs only by its slash.
+    expect(JSON.stringify(logger.error.mock.calls[0])).toContain(
+      `differs from the configured \\"${issuer}\\" only by a trailing slash: set issuer to the metadata's, exactly`,
+    )
     expect(faults.requestsTo('/jwks-mismatch')).toHaveLength(0)
   })
 })

@@ -71,16 +71,44 @@ describe('logging: console style, pino style, stderr by default, false for none'
     expect(warn).not.toHaveBeenCalled()
   })
 
-  it('warns about an issuer ending with a slash', () => {
+  it.each([
+    ['a trailing slash the tokens lack', `${ISSUER}/`, ISSUER],
+    ['no trailing slash, the tokens have one', ISSUER, `${ISSUER}/`],
+  ])('warns once about an issuer with %s; each such token is 401', async (_name, issuer, iss) => {
+    const key = await createKey()
     const warnings: string[] = []
-    createValidator({
-      issuer: `${ISSUER}/`,
+    const validator = createValidator({
+      issuer,
       audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
       logger: { warn: (message) => warnings.push(message), error: () => undefined },
     })
+    // A trailing slash is legal (Auth0's iss has one): nothing to say until a token disagrees.
+    expect(warnings).toEqual([])
+    for (const sub of ['a', 'b']) {
+      const now = Math.floor(Date.now() / 1000)
+      const token = await mint(key, claims({ iss, sub, iat: now, exp: now + 60 }))
+      const error = await rejection(validator.validate(token))
+      expect([error.code, error.status]).toEqual(['invalid_issuer', 401])
+    }
     expect(warnings).toEqual([
-      `tokenward: issuer "${ISSUER}/" ends with "/": a token's iss must equal it exactly (OIDC Core §3.1.3.7), and most issuers' iss has no trailing slash; check the issuer's discovery document`,
+      `tokenward: tokens name the issuer ${JSON.stringify(iss)} and the validator's issuer is ${JSON.stringify(issuer)}: iss must equal it exactly, so every such token is refused (invalid_issuer); set issuer to ${JSON.stringify(iss)} if that is your issuer`,
     ])
+  })
+
+  it('does not warn about a token from another issuer altogether', async () => {
+    const key = await createKey()
+    const warnings: string[] = []
+    const validator = createValidator({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: { keys: [key.publicJwk] },
+      logger: { warn: (message) => warnings.push(message), error: () => undefined },
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const token = await mint(key, claims({ iss: 'https://evil.example', iat: now, exp: now + 60 }))
+    expect((await rejection(validator.validate(token))).code).toBe('invalid_issuer')
+    expect(warnings).toEqual([])
   })
 
   it('warns once when a role guard runs on a validator without roles', async () => {
