@@ -64,13 +64,16 @@ export function loggerOption(logger: unknown): Logger | undefined {
 /**
  * Whether a `debug` value turns decisions on: `true`, or a `DEBUG`-style list (comma or space
  * separated, `*` wildcards, `-name` to exclude) that names `tokenward`. The library never reads
- * the environment; the application passes `debug: process.env.DEBUG` if it wants that switch.
+ * the environment; the application passes its `DEBUG` variable if it wants that switch.
  */
 export function debugEnabled(debug: unknown): boolean {
   if (debug === undefined || debug === false) return false
   if (debug === true) return true
   if (typeof debug !== 'string') {
-    fail('debug', "must be a boolean or a DEBUG-style list such as 'tokenward' (process.env.DEBUG)")
+    fail(
+      'debug',
+      "must be a boolean or a DEBUG-style list such as 'tokenward' (the DEBUG variable)",
+    )
   }
   let enabled = false
   for (const name of debug.split(/[\s,]+/)) {

@@ -265,7 +265,7 @@ describe('debug: a line per decision, switched on by the application', () => {
     expect(() =>
       createValidator({ issuer: ISSUER, audience: AUDIENCE, debug: 1 as never }),
     ).toThrow(
-      'option "debug" must be a boolean or a DEBUG-style list such as \'tokenward\' (process.env.DEBUG)',
+      'option "debug" must be a boolean or a DEBUG-style list such as \'tokenward\' (the DEBUG variable)',
     )
   })
 })
