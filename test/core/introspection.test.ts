@@ -548,59 +548,78 @@ describe("mode 'always': a JWT is checked locally, then introspected too", () =>
   })
 })
 
-describe('failures are 503, never 401, and never cached', () => {
-  it.each<[string, FaultBehaviour]>([
-    ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
-    ['HTTP 429 (slow down)', { status: 429, body: { error: 'slow_down' } }],
-    [
-      'HTTP 400 unauthorized_client (a misconfigured client)',
-      { status: 400, body: { error: 'unauthorized_client' } },
-    ],
-    ['HTTP 401 (bad client credentials)', { status: 401, body: { error: 'invalid_client' } }],
-    ['a body that is not JSON', 'garbage'],
-    ['a JSON array', { status: 200, body: [{ active: true }] }],
-    ['no active member', { status: 200, body: { sub: 'x' } }],
-    ['active: "true" (a string)', { status: 200, body: active({ active: 'true' }) }],
-    ['active: 1', { status: 200, body: active({ active: 1 }) }],
-    ['an answer over the size cap (2 MiB)', { oversizedBytes: 2 * 1024 * 1024 }],
-    [
-      'a slow answer (past introspection.timeoutMs)',
-      { delayMs: 1500, then: { status: 200, body: active() } },
-    ],
-    ['no answer at all', 'hang'],
-    ['a reset connection', 'reset'],
-  ])(
-    '%s: 503 fast, the token not logged, and asked again after the back-off',
-    async (_, answer) => {
-      const logger = spyLogger()
-      const validator = introspecting(
-        answer,
-        { logger, upstreamBackoff: FAST_BACKOFF },
-        { timeoutMs: 200 },
-      )
-      const token = `opaque-${randomBytes(16).toString('base64url')}`
-      const started = Date.now()
-      expectUnavailable(await rejection(validator.validate(token)))
-      expect(Date.now() - started).toBeLessThan(1000)
-      // Not cached: after the back-off the endpoint is asked again.
-      await new Promise((resolve) => setTimeout(resolve, 80))
-      const before = requests()
-      expectUnavailable(await rejection(validator.validate(token)))
-      expect(requests()).toBe(before + 1)
-      expectNotLogged(logger, token)
-    },
-  )
+// Node's own HTTP client by default; `fetch` (the Web build's way) when the option is given.
+const TRANSPORTS: [string, Partial<ValidatorOptions>][] = [
+  ["the runtime's HTTP client", {}],
+  ['a fetch option', { fetch: (input, init) => globalThis.fetch(input, init) }],
+]
 
-  it('a refused connection: 503', async () => {
-    const url = await refusedUrl()
-    const validator = createValidator({
-      issuer: url,
-      audience: 'api',
-      introspection: { endpoint: `${url}/introspect`, auth: BASIC },
+describe.each(TRANSPORTS)(
+  'failures are 503, never 401, and never cached (%s)',
+  (_name, transport) => {
+    it.each<[string, FaultBehaviour]>([
+      ['HTTP 500', { status: 500, body: { error: 'server_error' } }],
+      ['HTTP 429 (slow down)', { status: 429, body: { error: 'slow_down' } }],
+      [
+        'HTTP 400 unauthorized_client (a misconfigured client)',
+        { status: 400, body: { error: 'unauthorized_client' } },
+      ],
+      ['HTTP 401 (bad client credentials)', { status: 401, body: { error: 'invalid_client' } }],
+      ['a body that is not JSON', 'garbage'],
+      ['a JSON array', { status: 200, body: [{ active: true }] }],
+      ['no active member', { status: 200, body: { sub: 'x' } }],
+      ['active: "true" (a string)', { status: 200, body: active({ active: 'true' }) }],
+      ['active: 1', { status: 200, body: active({ active: 1 }) }],
+      ['an answer over the size cap (2 MiB)', { oversizedBytes: 2 * 1024 * 1024 }],
+      [
+        'a slow answer (past introspection.timeoutMs)',
+        { delayMs: 1500, then: { status: 200, body: active() } },
+      ],
+      ['no answer at all', 'hang'],
+      ['a reset connection', 'reset'],
+    ])(
+      '%s: 503 fast, the token not logged, and asked again after the back-off',
+      async (_, answer) => {
+        const logger = spyLogger()
+        const validator = introspecting(
+          answer,
+          { logger, upstreamBackoff: FAST_BACKOFF, ...transport },
+          { timeoutMs: 200 },
+        )
+        const token = `opaque-${randomBytes(16).toString('base64url')}`
+        const started = Date.now()
+        expectUnavailable(await rejection(validator.validate(token)))
+        expect(Date.now() - started).toBeLessThan(1000)
+        // Not cached: after the back-off the endpoint is asked again.
+        await new Promise((resolve) => setTimeout(resolve, 80))
+        const before = requests()
+        expectUnavailable(await rejection(validator.validate(token)))
+        expect(requests()).toBe(before + 1)
+        expectNotLogged(logger, token)
+      },
+    )
+
+    it('a refused connection: 503', async () => {
+      const url = await refusedUrl()
+      const validator = createValidator({
+        issuer: url,
+        audience: 'api',
+        introspection: { endpoint: `${url}/introspect`, auth: BASIC },
+        ...transport,
+      })
+      expectUnavailable(await rejection(validator.validate('opaque-token-value')))
     })
-    expectUnavailable(await rejection(validator.validate('opaque-token-value')))
-  })
 
+    it('an active answer: the introspection result', async () => {
+      freezeTime()
+      const validator = introspecting({ status: 200, body: active() }, transport)
+      const auth = await validator.validate(`opaque-${randomBytes(16).toString('base64url')}`)
+      expect([auth.source, auth.subject]).toEqual(['introspection', '170848145649959169'])
+    })
+  },
+)
+
+describe('failures are 503, never 401, and never cached', () => {
   it('a rejected client (400) is logged at error level, without the token, and never cached', async () => {
     freezeTime()
     const logger = spyLogger()

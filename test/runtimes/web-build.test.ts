@@ -49,9 +49,12 @@ describe.runIf(built)('the Web build', () => {
     expect(text).not.toMatch(/\b(?:readFileSync|createHash|createHmac|KeyObject)\b/)
   })
 
-  it.each(NODE)('%s: the Node build imports crypto and fs as Node 20 spells them', (file) => {
-    expect(specifiers(file).filter(isBuiltin)).toEqual(['crypto', 'fs'])
-  })
+  it.each(NODE)(
+    '%s: the Node build imports crypto, fs, http and https as Node 20 spells them',
+    (file) => {
+      expect(specifiers(file).filter(isBuiltin).sort()).toEqual(['crypto', 'fs', 'http', 'https'])
+    },
+  )
 
   it.each(['dist/opentelemetry.js', 'dist/opentelemetry.cjs'])(
     '%s (one build for every runtime) and its chunks import no Node module',

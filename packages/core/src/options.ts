@@ -8,6 +8,7 @@
  * introspection in `introspection.ts` (and its client authentication in `client-auth.ts`).
  */
 import { runtime } from './runtime/index.js'
+import type { Runtime } from './runtime/contract.js'
 import type { JWK } from 'jose'
 import { audiencePolicy, type AudiencePolicy } from './audience.js'
 import { headerPolicy, timePolicy, type HeaderPolicy, type TimePolicy } from './claims.js'
@@ -107,6 +108,8 @@ export interface Config {
   readonly logger: Logger | undefined
   readonly onEvent: ((event: TokenwardEvent) => void) | undefined
   readonly fetch: typeof fetch
+  /** The runtime's HTTP client for discovery and introspection; none when `fetch` is given. */
+  readonly send: Runtime['send']
   /** Ms since the epoch: token times and verdict caches. */
   readonly clock: () => number
   readonly dpop: DpopConfig
@@ -203,6 +206,7 @@ export function checkOptions(options: ValidatorOptions): Config {
       ? withDebugLines(options.onEvent, logger)
       : options.onEvent,
     fetch: fetchImpl,
+    send: options.fetch === undefined ? runtime.send : undefined,
     clock,
   }
 }

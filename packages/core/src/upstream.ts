@@ -3,6 +3,7 @@
  * outage into an immediate 503 instead of a queue of requests waiting on timeouts.
  */
 import { TokenwardError } from './errors.js'
+import type { HttpAnswer, HttpRequest } from './runtime/contract.js'
 import type { Logger, TokenwardEvent } from './types.js'
 
 /** Largest discovery, JWKS or introspection body read, bytes. */
@@ -111,7 +112,7 @@ export async function requestJson(
   context: UpstreamContext,
   target: UpstreamTarget,
   url: string,
-  init: RequestInit,
+  init: UpstreamRequest,
   timeoutMs: number,
 ): Promise<JsonResponse> {
   const answer = await requestAnswer(context, target, url, init, timeoutMs)
@@ -131,13 +132,13 @@ export async function requestAnswer(
   context: UpstreamContext,
   target: UpstreamTarget,
   url: string,
-  init: RequestInit,
+  init: UpstreamRequest,
   timeoutMs: number,
 ): Promise<Answer> {
   const started = performance.now()
   let status: number | undefined
   try {
-    const answer = await requestOnce(context.fetch, url, init, timeoutMs)
+    const answer = await requestOnce(context, url, init, timeoutMs)
     status = answer.status
     return answer
   } finally {
@@ -160,22 +161,33 @@ export function reportRequest(
 /** Which upstream a request went to. */
 export type UpstreamTarget = 'discovery' | 'jwks' | 'introspection'
 
+/** What discovery and introspection send: a GET or a form POST, with its headers. */
+export interface UpstreamRequest {
+  readonly method: 'GET' | 'POST'
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string
+}
+
 async function requestOnce(
-  fetchImpl: typeof fetch,
+  context: UpstreamContext,
   url: string,
-  init: RequestInit,
+  init: UpstreamRequest,
   timeoutMs: number,
 ): Promise<Answer> {
-  let response: Response
+  let answer: { status: number; text: string }
   try {
-    response = await boundedFetch(fetchImpl)(url, {
-      ...init,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    })
+    answer =
+      context.send === undefined
+        ? await fetchText(context.fetch, url, init, timeoutMs)
+        : await context.send(url, { ...init, timeoutMs, maxBytes: MAX_RESPONSE_BYTES })
   } catch (cause) {
     if (cause instanceof UpstreamFailure) throw cause
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError'
+    const failure = (cause as { failure?: unknown } | null)?.failure
+    if (failure === 'too_large') {
+      throw new UpstreamFailure(url, `response body over ${MAX_RESPONSE_BYTES} bytes`)
+    }
+    const timedOut =
+      failure === 'timeout' || (cause instanceof Error && cause.name === 'TimeoutError')
     throw new UpstreamFailure(
       url,
       timedOut ? `no answer within ${timeoutMs} ms` : 'request failed',
@@ -184,14 +196,29 @@ async function requestOnce(
       },
     )
   }
-  const text = await response.text()
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(answer.text)
   } catch {
     json = undefined
   }
-  return { status: response.status, json }
+  return { status: answer.status, json }
+}
+
+/** The request through `fetch` (the Web build, or a `fetch` option): the body read once. */
+async function fetchText(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: UpstreamRequest,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  const response = await fetchImpl(url, {
+    ...init,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+  const body = await readBounded(response, MAX_RESPONSE_BYTES, url)
+  return { status: response.status, text: new TextDecoder().decode(body) }
 }
 
 /**
@@ -234,6 +261,8 @@ export class Backoff {
 /** Shared by discovery, keys and introspection: report a failure once, answer with a 503. */
 export interface UpstreamContext {
   readonly fetch: typeof fetch
+  /** The runtime's own HTTP client, used instead of `fetch` unless a `fetch` option is given. */
+  readonly send: ((url: string, request: HttpRequest) => Promise<HttpAnswer>) | undefined
   readonly logger: Logger | undefined
   readonly onEvent: ((event: TokenwardEvent) => void) | undefined
   readonly backoff: { readonly minMs: number; readonly maxMs: number }

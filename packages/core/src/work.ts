@@ -79,6 +79,7 @@ export class Work {
 export function createParts(config: Config): Parts {
   const context = {
     fetch: config.fetch,
+    send: config.send,
     logger: config.logger,
     onEvent: config.onEvent,
     backoff: config.backoff,

@@ -33,6 +33,30 @@ export type PrivateKeyImport =
   /** Not a PEM private key this build reads, or a key of another type or curve. */
   | { readonly problem: 'format' | 'type' }
 
+/** A request to the issuer (discovery, introspection), as the core sends it. */
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST'
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string
+  /** The whole exchange's time limit. */
+  readonly timeoutMs: number
+  /** The largest body read. */
+  readonly maxBytes: number
+}
+
+/** The issuer's answer: its status and its body as text (any status; redirects not followed). */
+export interface HttpAnswer {
+  readonly status: number
+  readonly text: string
+}
+
+/**
+ * Why a request got no answer the core can read: `timeout` (no answer within `timeoutMs`),
+ * `too_large` (a body over `maxBytes`), `failed` (the connection failed). The error's `cause` has
+ * the platform's own error.
+ */
+export type HttpFailure = 'timeout' | 'too_large' | 'failed'
+
 export interface Runtime {
   /** Which build this is. */
   readonly name: 'node' | 'web'
@@ -75,4 +99,9 @@ export interface Runtime {
   importPrivateKey(pem: string): PrivateKeyImport
   /** The text of a file, or undefined where this build has no file system. Throws if unreadable. */
   readonly readTextFile: ((path: string) => string) | undefined
+  /**
+   * Sends a request over HTTP/1.1 on kept-alive connections, or undefined where `fetch` is the
+   * way (the Web build). Rejects with an `Error` whose `failure` is an {@link HttpFailure}.
+   */
+  readonly send: ((url: string, request: HttpRequest) => Promise<HttpAnswer>) | undefined
 }

@@ -20,6 +20,7 @@ import {
   type JsonWebKey,
 } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { sendRequest } from './node-http.js'
 import type { VerificationKey } from '../keys.js'
 import type { AssertionAlgorithm, PrivateKeyImport, Runtime } from './contract.js'
 
@@ -156,4 +157,5 @@ export const runtime: Runtime = {
   publicJwkProblem,
   importPrivateKey,
   readTextFile: (path) => readFileSync(path, 'utf8'),
+  send: sendRequest,
 }

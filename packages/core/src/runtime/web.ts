@@ -127,4 +127,5 @@ export const runtime: Runtime = {
   publicJwkProblem,
   importPrivateKey,
   readTextFile: undefined,
+  send: undefined,
 }
