@@ -231,3 +231,47 @@ describe('a cached token whose key leaves the JWKS is verified again', () => {
     }
   })
 })
+
+describe('introspection results are answered from the same cache', () => {
+  it('an opaque token: its second use is a token-cache hit, until its answer leaves the answer cache', async () => {
+    const issuer = await startIssuer()
+    let now = Date.now()
+    const events: string[] = []
+    const validator = createValidator({
+      issuer: issuer.issuer,
+      audience: issuer.resource,
+      introspection: {
+        auth: { method: 'client_secret_basic', ...issuer.introspectionClients.basic },
+        cache: { ttlSeconds: 30 },
+      },
+      clock: () => now,
+      onEvent: (event: TokenwardEvent) => {
+        if (event.type === 'cache_hit' || event.type === 'cache_miss')
+          events.push(`${event.type}:${event.cache}`)
+      },
+    })
+    try {
+      const { token } = await issuer.issueToken({ format: 'opaque' })
+      issuer.resetRequests()
+      const first = await validator.validate(token)
+      expect(first.source).toBe('introspection')
+      // The same result, found by the token itself: no hashing, no introspection cache lookup.
+      expect(validator.authenticateNow(`Bearer ${token}`)).toBe(first)
+      expect(events).toEqual(['cache_miss:token', 'cache_miss:introspection', 'cache_hit:token'])
+      expect(issuer.requests.introspection).toBe(1)
+      // Past the answer's 30 s in the answer cache, the issuer is asked again (revocation shows).
+      now += 31_000
+      events.length = 0
+      expect((await validator.validate(token)).source).toBe('introspection')
+      expect(events).toEqual(['cache_miss:token', 'cache_miss:introspection'])
+      expect(issuer.requests.introspection).toBe(2)
+      // invalidate(token) forgets it in both caches.
+      await validator.invalidate(token)
+      await validator.validate(token)
+      expect(issuer.requests.introspection).toBe(3)
+    } finally {
+      await validator.close()
+      await issuer.close()
+    }
+  })
+})

@@ -25,7 +25,6 @@ import { isObject } from './option-values.js'
 import { runtime } from './runtime/index.js'
 import { SharedAnswers, type SharedAnswer } from './shared-answers.js'
 import { hashToken } from './token.js'
-import type { Claims } from './types.js'
 import {
   Backoff,
   UpstreamFailure,
@@ -82,11 +81,15 @@ export class Introspector {
    * `upstream_unavailable`. Synchronous on a cache hit: a promise only when the answer must be
    * fetched.
    */
-  introspect(token: string, endpoint: string, issuer: string): Claims | Promise<Claims> {
+  introspect(
+    token: string,
+    endpoint: string,
+    issuer: string,
+  ): SharedAnswer | Promise<SharedAnswer> {
     const key = this.#key(endpoint, token)
     const answer = this.#active.get(key) ?? this.#inactive.get(key)
     this.context.onEvent?.(answer === undefined ? CACHE_MISS : CACHE_HIT)
-    if (answer !== undefined) return claimsOf(answer)
+    if (answer !== undefined) return activeAnswer(answer)
     let pending = this.#pending.get(key)
     if (pending === undefined) {
       pending = this.#load(key, token, endpoint, issuer).finally(() => {
@@ -94,7 +97,7 @@ export class Introspector {
       })
       this.#pending.set(key, pending)
     }
-    return pending.then(claimsOf)
+    return pending.then(activeAnswer)
   }
 
   /** Forgets the answers about `token` from each endpoint, in memory and in the shared store. */
@@ -224,9 +227,10 @@ export class Introspector {
   }
 }
 
-function claimsOf(answer: Answer): Claims {
+/** An active answer (its claims, and until when it is cached); an inactive one throws its code. */
+function activeAnswer(answer: Answer): SharedAnswer {
   if (!answer.active) throw new TokenwardError(answer.code)
-  return answer.claims
+  return answer
 }
 
 const CACHE_HIT = Object.freeze({ type: 'cache_hit', cache: 'introspection' } as const)

@@ -157,7 +157,7 @@ export interface ValidatorOptions {
   readonly discoveryTimeoutMs?: number
   /** After an upstream failure, requests get 503 at once for this long, doubling to `maxSeconds`. */
   readonly upstreamBackoff?: { readonly minSeconds?: number; readonly maxSeconds?: number }
-  /** Cache of verified JWTs (and of forged signatures). `false` turns it off. */
+  /** Cache of verified JWTs and introspection results (and of forged signatures). `false` turns it off. */
   readonly tokenCache?:
     | false
     | {

@@ -32,7 +32,7 @@ class TokenValidator implements Validator {
   readonly realm: string
   readonly #config: Config
   readonly #parts: Parts
-  /** JWT verdicts are remembered: a token cache, and introspection not `'always'`. */
+  /** Verdicts are remembered: a token cache, and introspection not `'always'`. */
   readonly #remembers: boolean
   readonly #outcomes: Outcomes
   /** The `DPoP` scheme is read (RFC 9449 §7.1); with DPoP disabled it counts as no token. */
@@ -104,7 +104,7 @@ class TokenValidator implements Validator {
     presented = BARE,
   ): AuthResult | Promise<AuthResult> {
     const now = this.#config.clock() / 1000
-    const remember = this.#remembers && typeof token === 'string' && token.includes('.')
+    const remember = this.#remembers && typeof token === 'string'
     if (remember && !lookedUp) {
       try {
         const known = this.#parts.verdicts.known(token, now)

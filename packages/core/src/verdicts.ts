@@ -23,8 +23,10 @@
  * kept for as long as the answer itself is cached (the introspector's cache decides that); the
  * lifetime checks run again on every use.
  *
- * Only JWTs (a token with a dot) are in the first two, and only when introspection is not
- * `'always'` (then every use asks the issuer). `invalidate(token)` forgets both.
+ * Verified tokens also include introspection results (an opaque token, found as fast as a
+ * JWT), each until the answer it was built from leaves the introspection cache (and never past
+ * its `exp`). Nothing is kept here when introspection is `'always'` (then every use asks the
+ * issuer). `invalidate(token)` forgets both.
  */
 import { LRUCache } from 'lru-cache'
 import { checkTimes, type TimePolicy } from './claims.js'
@@ -54,8 +56,9 @@ export type Known = AuthResult | typeof FORGED | undefined
 /** A verified JWT's result, cached until `exp` and while its key stays in the key set. */
 interface Verified {
   readonly result: AuthResult
-  readonly keys: KeySource
-  readonly key: VerificationKey
+  /** The key set and key that verified a JWT; none for an introspection result. */
+  readonly keys: KeySource | undefined
+  readonly key: VerificationKey | undefined
   /** Seconds (epoch) before which the lifetime checks still hold. */
   readonly until: number
   /** Seconds (epoch) when the entry is dropped: min(`ttlSeconds`, exp − now) after it was made. */
@@ -109,8 +112,7 @@ export class Verdicts {
    */
   known(token: string, now: number): Known {
     const verified = this.#verified
-    // Only JWTs are cached here, and a JWT has dots.
-    if (verified === undefined || !token.includes('.')) return undefined
+    if (verified === undefined) return undefined
     const key = token.slice(-TAIL)
     const entry = verified.get(key)
     if (entry === undefined || entry.result.token !== token)
@@ -127,7 +129,7 @@ export class Verdicts {
         throw error
       }
     }
-    if (!entry.keys.holds(entry.key)) {
+    if (entry.keys !== undefined && !entry.keys.holds(entry.key!)) {
       // The key left the key set: verify again (and fail unless it comes back).
       verified.delete(key)
       return undefined
@@ -149,6 +151,18 @@ export class Verdicts {
     if (expires <= now) return
     const until = this.#lifetimeEnd(result.claims)
     this.#verified!.set(result.token.slice(-TAIL), { result, keys, key, until, expires })
+  }
+
+  /**
+   * Remembers an introspection result until `answerUntil` (Unix seconds), when the answer it was
+   * built from leaves the introspection cache, and never beyond `exp`.
+   */
+  rememberIntrospected(result: AuthResult, answerUntil: number, now: number): void {
+    const exp = result.claims.exp
+    const expires = typeof exp === 'number' ? Math.min(answerUntil, exp) : answerUntil
+    if (expires <= now) return
+    const entry = { result, keys: undefined, key: undefined, until: expires, expires }
+    this.#verified!.set(result.token.slice(-TAIL), entry)
   }
 
   /** Remembers a token whose signature did not verify, for as long as it would have lived. */

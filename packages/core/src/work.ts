@@ -55,6 +55,8 @@ export class Work {
   introspectedAt = ''
   endpoint = ''
   answer: Claims = NO_HEADER
+  /** Ms since the epoch until which the introspection answer is cached. */
+  answerUntil = 0
   /** The introspection answer came from a cache. */
   cached = false
   result: AuthResult | undefined
