@@ -171,6 +171,24 @@ Object.defineProperty(TokenwardError.prototype, 'name', {
   configurable: true,
 })
 
+// `message` and `stack` of a rejection are read from its description (it has no stack trace;
+// see the constructor), so building one defines no property of its own; a value assigned to
+// either becomes the error's own, as on any Error.
+for (const [member, read] of [
+  ['message', (error: TokenwardError) => error.description],
+  ['stack', (error: TokenwardError) => `TokenwardError: ${error.description}`],
+] as const) {
+  Object.defineProperty(TokenwardError.prototype, member, {
+    get(this: TokenwardError) {
+      return read(this)
+    },
+    set(this: TokenwardError, value: unknown) {
+      Object.defineProperty(this, member, { value, writable: true, configurable: true })
+    },
+    configurable: true,
+  })
+}
+
 /** Thrown by `createValidator` (only there) for a bad option; the message names the option path. */
 export class ConfigurationError extends TokenwardError {
   /** The option path, e.g. `audience.trusted`. */
@@ -186,7 +204,10 @@ export class ConfigurationError extends TokenwardError {
   }
 }
 
-/** Fills a rejection's members, as a constructor would (message, stack and cause not enumerable). */
+/**
+ * Fills a rejection's members, as a constructor would (cause not enumerable). Every rejection
+ * gets the same members in the same order, so all share one hidden class.
+ */
 function initError(
   error: TokenwardError,
   code: TokenwardErrorCode,
@@ -210,10 +231,6 @@ function initError(
   target.realm = 'api'
   target.scheme = options.scheme ?? info.scheme ?? 'Bearer'
   target.dpop = options.dpop
-  Object.defineProperties(error, {
-    message: { value: description, writable: true, configurable: true },
-    stack: { value: `TokenwardError: ${description}`, writable: true, configurable: true },
-  })
   if (options.cause !== undefined) {
     Object.defineProperty(error, 'cause', {
       value: options.cause,
