@@ -39,6 +39,19 @@ describe('the clock option drives every time check and cache', () => {
   })
 })
 
+/** A validator for `issuer` with a static key, and the warnings its logger got. */
+async function warned(issuer = ISSUER) {
+  const key = await createKey()
+  const warnings: string[] = []
+  const validator = createValidator({
+    issuer,
+    audience: AUDIENCE,
+    jwks: { keys: [key.publicJwk] },
+    logger: { warn: (message) => warnings.push(message), error: () => undefined },
+  })
+  return { key, validator, warnings }
+}
+
 describe('logging: console style, pino style, stderr by default, false for none', () => {
   const lenientWithSeveral = { issuer: ISSUER, audience: [AUDIENCE, 'other'] }
   const WARNING =
@@ -75,14 +88,7 @@ describe('logging: console style, pino style, stderr by default, false for none'
     ['a trailing slash the tokens lack', `${ISSUER}/`, ISSUER],
     ['no trailing slash, the tokens have one', ISSUER, `${ISSUER}/`],
   ])('warns once about an issuer with %s; each such token is 401', async (_name, issuer, iss) => {
-    const key = await createKey()
-    const warnings: string[] = []
-    const validator = createValidator({
-      issuer,
-      audience: AUDIENCE,
-      jwks: { keys: [key.publicJwk] },
-      logger: { warn: (message) => warnings.push(message), error: () => undefined },
-    })
+    const { key, validator, warnings } = await warned(issuer)
     // A trailing slash is legal (Auth0's iss has one): nothing to say until a token disagrees.
     expect(warnings).toEqual([])
     for (const sub of ['a', 'b']) {
@@ -97,14 +103,7 @@ describe('logging: console style, pino style, stderr by default, false for none'
   })
 
   it('does not warn about a token from another issuer altogether', async () => {
-    const key = await createKey()
-    const warnings: string[] = []
-    const validator = createValidator({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: { keys: [key.publicJwk] },
-      logger: { warn: (message) => warnings.push(message), error: () => undefined },
-    })
+    const { key, validator, warnings } = await warned()
     const now = Math.floor(Date.now() / 1000)
     const token = await mint(key, claims({ iss: 'https://evil.example', iat: now, exp: now + 60 }))
     expect((await rejection(validator.validate(token))).code).toBe('invalid_issuer')
@@ -112,14 +111,7 @@ describe('logging: console style, pino style, stderr by default, false for none'
   })
 
   it('warns once when a role guard runs on a validator without roles', async () => {
-    const key = await createKey()
-    const warnings: string[] = []
-    const validator = createValidator({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: { keys: [key.publicJwk] },
-      logger: { warn: (message) => warnings.push(message), error: () => undefined },
-    })
+    const { key, validator, warnings } = await warned()
     const auth = await validator.validate(
       await mint(key, claims({ exp: Date.now() / 1000 + 60, iat: Date.now() / 1000 })),
     )
