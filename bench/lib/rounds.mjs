@@ -3,7 +3,7 @@
 // its CPU time and the machine's counters read around each run, paired later by the report.
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { runtimeBinary, serverEntry } from '../servers/contenders.mjs'
+import { CONTENDERS, runtimeBinary, serverEntry } from '../servers/contenders.mjs'
 import { cpuBetween, processCpu, systemBetween, systemStat } from './cpu.mjs'
 import { load } from './load.mjs'
 import { freeze, startProcess, stopChild, thaw } from './procs.mjs'
@@ -41,7 +41,7 @@ async function measure(server, lists, cap) {
 
 function record(name, scenario, measured, capped) {
   const { result } = measured
-  const expected = ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect
+  const expected = CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
   const total = result.requests.total
   return {
     rps: total / result.seconds,
@@ -90,7 +90,7 @@ async function warmUp(scenario, name, server, supply, { log, notes }) {
   log(
     `${scenario} warm-up ${name}: ${warmups.map((w) => `${w.requests.total} in ${w.seconds.toFixed(2)} s`).join(', ')}`,
   )
-  const expected = ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect
+  const expected = CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
   for (const warm of warmups) {
     const wrong = warm.requests.total - (warm.statusCodeStats[expected]?.count ?? 0)
     if (wrong > 0 || warm.errors > 0) {

@@ -195,6 +195,31 @@ export const CONTENDERS = {
       app.addHook('onRequest', (_request, _reply, done) => done())
     },
   },
+  'fastify-401': {
+    framework: 'fastify',
+    label: 'fastify + an onRequest hook that answers the same 401 without any check',
+    control: true,
+    optIn: true,
+    answers: 401,
+    // For the `bad` scenario: what Fastify itself spends answering tokenward's 401 (the same
+    // status, headers and body, built once), so the cell beyond it is tokenward's own work.
+    async install(app) {
+      const headers = {
+        'cache-control': 'no-store',
+        'content-type': 'application/json; charset=utf-8',
+        'www-authenticate':
+          'Bearer realm="api", error="invalid_token", error_description="The token signature is invalid"',
+      }
+      const body = {
+        error: 'invalid_token',
+        error_description: 'The token signature is invalid',
+        code: 'invalid_signature',
+      }
+      app.addHook('onRequest', (_request, reply) => {
+        reply.code(401).headers(headers).send(body)
+      })
+    },
+  },
   'koa-noop': {
     framework: 'koa',
     label: 'koa + a middleware that only returns next()',

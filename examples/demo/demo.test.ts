@@ -34,8 +34,10 @@ describe.skipIf(!built)('pnpm demo', () => {
     expect(out).toContain('← 401 Unauthorized  token_expired')
     // The opaque token: introspected once, then answered from the cache.
     expect(out).toContain('"source":"introspection"')
-    expect(out).toContain('introspection requests so far: 1; onEvent: cache_miss (introspection)')
-    expect(out).toContain('introspection requests so far: 1; onEvent: cache_hit (introspection)')
+    expect(out).toContain(
+      'introspection requests so far: 1; onEvent: cache_miss (token), cache_miss (introspection)',
+    )
+    expect(out).toContain('introspection requests so far: 1; onEvent: cache_hit (token)')
     expect(out).toContain('All 13 answers as expected.')
     expect(out).not.toContain('✗')
     // Never a whole token: JWTs are shown as a 10-character prefix.

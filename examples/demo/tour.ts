@@ -160,15 +160,15 @@ export async function tourSteps(issuer: TestIssuer): Promise<Step[]> {
       token: { value: bot, holder: 'report-bot: reader in Acme, opaque' },
       expect: { status: 200 },
       why: (seen) =>
-        `Answered from the introspection cache (60 s here, never beyond exp): ${introspected(seen)}.`,
+        `Answered from the token cache, which keeps the result while its introspection answer is cached (60 s here, never beyond exp): ${introspected(seen)}.`,
     },
   ]
 }
 
 function describeEvents(events: readonly TokenwardEvent[]): string {
   const shown = events.flatMap((event) =>
-    (event.type === 'cache_hit' || event.type === 'cache_miss') && event.cache === 'introspection'
-      ? [`${event.type} (introspection)`]
+    event.type === 'cache_hit' || event.type === 'cache_miss'
+      ? [`${event.type} (${event.cache})`]
       : [],
   )
   return shown.length > 0 ? shown.join(', ') : 'none'
