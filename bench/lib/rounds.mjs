@@ -41,7 +41,8 @@ async function measure(server, lists, cap) {
 
 function record(name, scenario, measured, capped) {
   const { result } = measured
-  const expected = CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
+  const expected =
+    CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
   const total = result.requests.total
   return {
     rps: total / result.seconds,
@@ -90,7 +91,8 @@ async function warmUp(scenario, name, server, supply, { log, notes }) {
   log(
     `${scenario} warm-up ${name}: ${warmups.map((w) => `${w.requests.total} in ${w.seconds.toFixed(2)} s`).join(', ')}`,
   )
-  const expected = CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
+  const expected =
+    CONTENDERS[name].answers ?? (ignoresTokens(name) ? 200 : SCENARIOS[scenario].expect)
   for (const warm of warmups) {
     const wrong = warm.requests.total - (warm.statusCodeStats[expected]?.count ?? 0)
     if (wrong > 0 || warm.errors > 0) {
