@@ -5,7 +5,12 @@
  * {@link renderFailure}.
  */
 import { authorizationValues } from './bearer.js'
-import { isTokenwardError, toHttpResponse, type HttpErrorResponse } from './errors.js'
+import {
+  isTokenwardError,
+  toHttpResponse,
+  type HttpErrorResponse,
+  type TokenwardError,
+} from './errors.js'
 import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
 import { createValidator, type Validator } from './validator.js'
 
@@ -45,15 +50,19 @@ export function authenticateRequest<R>(
   rejected: (error: unknown) => R,
   request?: RequestContext | (() => RequestContext),
 ): R | Promise<R> {
-  let auth: AuthResult | Promise<AuthResult>
+  let auth: AuthResult | Promise<AuthResult> | TokenwardError
   try {
-    auth = validator.authenticateNow(authorization, undefined, request)
+    auth =
+      validator.decide === undefined
+        ? validator.authenticateNow(authorization, undefined, request)
+        : validator.decide(authorization, undefined, request)
   } catch (error) {
     return refused(error, optional, accepted, rejected)
   }
   if (auth instanceof Promise) {
     return auth.then(accepted, (error: unknown) => refused(error, optional, accepted, rejected))
   }
+  if (isTokenwardError(auth)) return refused(auth, optional, accepted, rejected)
   return accepted(auth)
 }
 

@@ -15,7 +15,7 @@ import { requestContextOf, type HttpRequestParts } from './request-context.js'
 import { promised } from './settle.js'
 import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
 import type { Inspection, ProtectedResource, Validator } from './validator-types.js'
-import type { Known } from './verdicts.js'
+import { FORGED, type Known } from './verdicts.js'
 import { Work, createParts, type Parts } from './work.js'
 
 export type { Inspection, InspectionStep, Validator } from './validator-types.js'
@@ -64,6 +64,16 @@ class TokenValidator implements Validator {
     requirements?: Requirements,
     request?: RequestSource,
   ): AuthResult | Promise<AuthResult> {
+    const answer = this.decide(authorization, requirements, request)
+    if (answer instanceof TokenwardError) throw answer
+    return answer
+  }
+
+  decide(
+    authorization: string | readonly string[] | undefined,
+    requirements?: Requirements,
+    request?: RequestSource,
+  ): AuthResult | Promise<AuthResult> | TokenwardError {
     const started = this.#outcomes.start()
     // The usual header, exactly `Bearer <token>`: a token seen before is found before any parsing.
     const header =
@@ -78,11 +88,18 @@ class TokenValidator implements Validator {
     try {
       if (quick !== undefined) {
         const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
+        if (known === FORGED) {
+          this.#outcomes.tokenCache(true)
+          const forged = new TokenwardError('invalid_signature')
+          return this.#outcomes.rejected(forged, started) as TokenwardError
+        }
         if (known !== undefined) return this.#fromCache(known, requirements, started, request)
       }
       credential = credentialOf(authorization, this.#config.maxTokenLength, this.#acceptsDpop)
     } catch (error) {
-      throw this.#outcomes.rejected(error, started)
+      const rejected = this.#outcomes.rejected(error, started)
+      if (rejected instanceof TokenwardError) return rejected
+      throw rejected
     }
     const { scheme, token } = credential
     const presented = scheme === 'Bearer' && request === undefined ? BARE : { scheme, request }
