@@ -180,6 +180,25 @@ describe('authenticateNow answers without a promise when nothing is fetched', ()
 })
 
 describe('forged signatures are remembered', () => {
+  it('decide() returns what it knows at once (a remembered forgery, no token); authenticateNow throws it', async () => {
+    const { validator, events } = validatorWithEvents()
+    const token = await sign({ sub: 'u' })
+    const forged = `Bearer ${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(86)}`
+    await rejection(validator.authenticate(forged))
+    for (const [authorization, code] of [
+      [forged, 'invalid_signature'],
+      [undefined, 'missing_token'],
+    ] as const) {
+      // A value, not a throw: the adapter kit renders it without unwinding the stack.
+      const answer = validator.decide!(authorization)
+      expect(answer).toMatchObject({ code, status: 401, realm: 'api' })
+      expect(() => validator.authenticateNow(authorization)).toThrow(
+        expect.objectContaining({ code }) as Error,
+      )
+    }
+    expect(events).toEqual(['cache_miss', 'cache_hit', 'cache_hit'])
+  })
+
   it('answers a repeated forged token from the cache with the same invalid_signature', async () => {
     const { validator, events } = validatorWithEvents()
     const token = await sign({ sub: 'u' })
