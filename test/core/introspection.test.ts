@@ -5,6 +5,7 @@
 // cannot: a chosen answer body, a recorded request, a broken endpoint. The fault server's answers
 // are dated NOW, so the tests that use them freeze the clock there first (freezeTime()).
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -155,6 +156,15 @@ function introspecting(
 
 /** Requests the fault server's introspection endpoint received in this test. */
 const requests = (): number => faults.requestsTo(PATH).length
+
+/** Listens on 127.0.0.1 and a free port. */
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve((server.address() as { port: number }).port)
+    })
+  })
+}
 
 /** An EC key file of our own (the provider's is RSA). */
 function ecKeyFile(): ZitadelKeyFile {
@@ -620,6 +630,41 @@ describe.each(TRANSPORTS)(
     })
   },
 )
+
+describe('kept-alive connections to the issuer', () => {
+  it('a connection the issuer drops as it is reused: asked again on a new one, not a 503', async () => {
+    freezeTime()
+    // Answers the first request of each connection; resets a connection when it is reused, as
+    // a server closing an idle connection at that very moment does.
+    const served = new WeakSet<object>()
+    const server = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        req.socket.destroy()
+        return
+      }
+      served.add(req.socket)
+      req.resume()
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(active()))
+    })
+    const port = await listen(server)
+    try {
+      const validator = createValidator({
+        issuer: ISSUER,
+        audience: { trusted: [APP1, APP2, PROJECT], required: [PROJECT] },
+        jwks: { keys: [key.publicJwk] },
+        introspection: { endpoint: `http://127.0.0.1:${port}/introspect`, auth: BASIC },
+      })
+      for (let i = 0; i < 3; i++) {
+        const auth = await validator.validate(`opaque-${randomBytes(16).toString('base64url')}`)
+        expect(auth.source).toBe('introspection')
+      }
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
 
 describe('failures are 503, never 401, and never cached', () => {
   it('a rejected client (400) is logged at error level, without the token, and never cached', async () => {

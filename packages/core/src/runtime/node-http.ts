@@ -8,11 +8,19 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { HttpAnswer, HttpFailure, HttpRequest } from './contract.js'
 
-// Idle kept-alive sockets do not hold the process open: the agent unrefs them.
+/**
+ * Idle kept-alive sockets do not hold the process open (the agent unrefs them), and are closed
+ * after 4 s idle: before the 5 s after which Node's own servers (and many proxies) close theirs,
+ * so a request seldom meets a socket the server is closing.
+ */
+const IDLE_MS = 4000
 const agents = {
-  http: new HttpAgent({ keepAlive: true }),
-  https: new HttpsAgent({ keepAlive: true }),
+  http: new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }),
 }
+
+/** How a reused socket fails when the server closed it as the request went out. */
+const CLOSED_BY_SERVER = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 
 function failure(kind: HttpFailure, message: string, cause?: unknown): Error {
   return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), {
@@ -21,6 +29,15 @@ function failure(kind: HttpFailure, message: string, cause?: unknown): Error {
 }
 
 export function sendRequest(url: string, request: HttpRequest): Promise<HttpAnswer> {
+  return sendOnce(url, request, true)
+}
+
+/**
+ * One exchange. A kept-alive socket the server closed just as it was reused fails before any
+ * answer; the request is then sent once more on a new connection (discovery and introspection
+ * are safe to repeat, RFC 9110 §9.2.2: they change nothing).
+ */
+function sendOnce(url: string, request: HttpRequest, mayRetry: boolean): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const https = url.startsWith('https:')
     const headers: Record<string, string | number> = { ...request.headers }
@@ -49,7 +66,13 @@ export function sendRequest(url: string, request: HttpRequest): Promise<HttpAnsw
     const timer = setTimeout(() => {
       settle(failure('timeout', `no answer within ${request.timeoutMs} ms`))
     }, request.timeoutMs)
-    outgoing.on('error', (cause) => {
+    outgoing.on('error', (cause: NodeJS.ErrnoException) => {
+      if (mayRetry && !settled && outgoing.reusedSocket && CLOSED_BY_SERVER.has(cause.code ?? '')) {
+        settled = true
+        clearTimeout(timer)
+        resolve(sendOnce(url, request, false))
+        return
+      }
       settle(failure('failed', 'request failed', cause))
     })
     outgoing.end(request.body)
