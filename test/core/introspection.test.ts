@@ -5,7 +5,6 @@
 // cannot: a chosen answer body, a recorded request, a broken endpoint. The fault server's answers
 // are dated NOW, so the tests that use them freeze the clock there first (freezeTime()).
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -24,6 +23,7 @@ import {
   type FaultRoute,
   type FaultServer,
 } from '../../packages/core/test/support/fault-server.js'
+import { listen } from '../../packages/core/test/support/listen.js'
 import {
   ISSUER,
   NOW,
@@ -156,15 +156,6 @@ function introspecting(
 
 /** Requests the fault server's introspection endpoint received in this test. */
 const requests = (): number => faults.requestsTo(PATH).length
-
-/** Listens on 127.0.0.1 and a free port. */
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve((server.address() as { port: number }).port)
-    })
-  })
-}
 
 /** An EC key file of our own (the provider's is RSA). */
 function ecKeyFile(): ZitadelKeyFile {
@@ -637,7 +628,7 @@ describe('kept-alive connections to the issuer', () => {
     // Answers the first request of each connection; resets a connection when it is reused, as
     // a server closing an idle connection at that very moment does.
     const served = new WeakSet<object>()
-    const server = createServer((req, res) => {
+    const issuerEndpoint = await listen((req, res) => {
       if (served.has(req.socket)) {
         req.socket.destroy()
         return
@@ -647,21 +638,19 @@ describe('kept-alive connections to the issuer', () => {
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify(active()))
     })
-    const port = await listen(server)
     try {
       const validator = createValidator({
         issuer: ISSUER,
         audience: { trusted: [APP1, APP2, PROJECT], required: [PROJECT] },
         jwks: { keys: [key.publicJwk] },
-        introspection: { endpoint: `http://127.0.0.1:${port}/introspect`, auth: BASIC },
+        introspection: { endpoint: `${issuerEndpoint.url}/introspect`, auth: BASIC },
       })
       for (let i = 0; i < 3; i++) {
         const auth = await validator.validate(`opaque-${randomBytes(16).toString('base64url')}`)
         expect(auth.source).toBe('introspection')
       }
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await issuerEndpoint.close()
     }
   })
 })
