@@ -1,5 +1,6 @@
 /**
- * A request answered from a cached verdict. A remembered forgery is refused at once. A
+ * A request answered from a cached verdict. A remembered forgery is refused at once: its
+ * rejection is returned, not thrown (the caller decides whether to throw it). A
  * remembered result is the token's, not the request's: the proof or certificate the request
  * carries (RFC 9449, RFC 8705) and the route's requirements are checked every time.
  */
@@ -18,9 +19,9 @@ export function answerFromCache(
   scheme: Presented['scheme'],
   config: Config,
   outcomes: Outcomes,
-): AuthResult | Promise<AuthResult> {
+): AuthResult | Promise<AuthResult> | TokenwardError {
   outcomes.tokenCache(true)
-  if (known === FORGED) throw new TokenwardError('invalid_signature')
+  if (known === FORGED) return new TokenwardError('invalid_signature')
   // The common case, a plain bearer token: nothing of the request to check.
   if (scheme === 'Bearer' && known.claims.cnf === undefined && config.dpop.mode !== 'required') {
     return answerCached(known, requirements, started, config, outcomes)

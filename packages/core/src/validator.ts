@@ -15,7 +15,7 @@ import { requestContextOf, type HttpRequestParts } from './request-context.js'
 import { promised } from './settle.js'
 import type { AuthResult, RequestContext, Requirements, ValidatorOptions } from './types.js'
 import type { Inspection, ProtectedResource, Validator } from './validator-types.js'
-import { FORGED, type Known } from './verdicts.js'
+import type { Known } from './verdicts.js'
 import { Work, createParts, type Parts } from './work.js'
 
 export type { Inspection, InspectionStep, Validator } from './validator-types.js'
@@ -88,12 +88,11 @@ class TokenValidator implements Validator {
     try {
       if (quick !== undefined) {
         const known = this.#parts.verdicts.known(quick, this.#config.clock() / 1000)
-        if (known === FORGED) {
-          this.#outcomes.tokenCache(true)
-          const forged = new TokenwardError('invalid_signature')
-          return this.#outcomes.rejected(forged, started) as TokenwardError
+        if (known !== undefined) {
+          const answer = this.#fromCache(known, requirements, started, request)
+          if (!(answer instanceof TokenwardError)) return answer
+          return this.#outcomes.rejected(answer, started) as TokenwardError
         }
-        if (known !== undefined) return this.#fromCache(known, requirements, started, request)
       }
       credential = credentialOf(authorization, this.#config.maxTokenLength, this.#acceptsDpop)
     } catch (error) {
@@ -126,7 +125,15 @@ class TokenValidator implements Validator {
       try {
         const known = this.#parts.verdicts.known(token, now)
         if (known !== undefined) {
-          return this.#fromCache(known, requirements, started, presented.request, presented.scheme)
+          const answer = this.#fromCache(
+            known,
+            requirements,
+            started,
+            presented.request,
+            presented.scheme,
+          )
+          if (answer instanceof TokenwardError) throw answer // stamped by the catch below
+          return answer
         }
       } catch (error) {
         throw this.#outcomes.rejected(error, started, presented.scheme)
@@ -149,7 +156,7 @@ class TokenValidator implements Validator {
     started: number,
     request: RequestSource,
     scheme: 'Bearer' | 'DPoP' = 'Bearer',
-  ): AuthResult | Promise<AuthResult> =>
+  ): AuthResult | Promise<AuthResult> | TokenwardError =>
     answerFromCache(known, requirements, started, request, scheme, this.#config, this.#outcomes)
 
   /** A pipeline failure: a forged signature is remembered; the error leaves as a rejection. */
