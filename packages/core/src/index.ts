@@ -71,10 +71,10 @@ export {
   DPOP_IAT_WINDOW_SECONDS,
   checkDpopProof,
   dpopHeader,
-  normalizeHtu,
   type DpopProof,
   type DpopProofCheck,
 } from './dpop.js'
+export { normalizeHtu } from './htu.js'
 export { createMemoryReplayStore, type MemoryReplayStoreOptions } from './replay.js'
 export {
   certificateThumbprint,

@@ -10,10 +10,10 @@ import {
   DPOP_IAT_WINDOW_SECONDS,
   checkDpopProof,
   dpopHeader,
-  normalizeHtu,
   type DpopProof,
   type DpopProofCheck,
 } from '../src/dpop.js'
+import { normalizeHtu } from '../src/htu.js'
 import { createMemoryReplayStore } from '../src/replay.js'
 import type { ReplayStore } from '../src/types.js'
 import {
